@@ -1,0 +1,337 @@
+"""MkDocs hook: run the code each tutorial page shows and put its results in the page.
+
+A page shows code only through snippet fences such as::
+
+    ```python
+    --8<-- "tutorial_code/autoencoders.py:train_vae"
+    ```
+
+At build time the sections a page shows are executed in page order, in one
+namespace per page, from the repository root. What a section prints is placed
+after its fence as an "Output" block, and every plotly figure it ``show()``-s
+is placed there as an interactive figure. A tutorial that raises (or warns)
+stops the build with a message naming the module and line.
+
+`run_page` is the same machinery without MkDocs; the tests use it so that
+they check the very run the build publishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import json
+import re
+import sys
+import textwrap
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A fence whose only content is one snippet line naming a section of a module.
+SNIPPET_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?:py|python|python3)\b[^\n]*\n"
+    r"(?P=indent)--8<--[ \t]+\"(?P<path>[^\":]+\.py):(?P<section>[\w.-]+)\"[ \t]*\n"
+    r"(?P=indent)(?P=fence)[ \t]*$",
+    re.MULTILINE,
+)
+SECTION_MARK = re.compile(r"^\s*#\s*--8<--\s*\[(?P<kind>start|end):(?P<name>[\w.-]+)\]")
+FIGURE_TOKEN = "TUTORIALFIGURE{index}X{page}"
+
+
+class TutorialError(Exception):
+    """A tutorial section failed; the message names the module and line."""
+
+
+@dataclass
+class Section:
+    module: str  # path relative to the repository root, e.g. tutorial_code/classifier.py
+    name: str
+    code: str  # dedented, as the page shows it
+    first_line: int  # line number of the section's first code line in the module
+
+
+@dataclass
+class Cell:
+    section: Section
+    stdout: str = ""
+    figures: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class PageRun:
+    page: str
+    cells: list[Cell]
+    namespace: dict
+    seconds: float
+
+    @property
+    def stdout(self) -> str:
+        return "".join(cell.stdout for cell in self.cells)
+
+    @property
+    def figures(self) -> list[dict]:
+        return [fig for cell in self.cells for fig in cell.figures]
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def read_section(module: str, name: str, root: Path = ROOT) -> Section:
+    """Return the named snippet section of a module, dedented as the page shows it."""
+    lines = (root / module).read_text(encoding="utf-8").splitlines()
+    start = end = None
+    for number, line in enumerate(lines, start=1):
+        mark = SECTION_MARK.match(line)
+        if mark and mark["name"] == name:
+            if mark["kind"] == "start":
+                start = number
+            elif start is not None:
+                end = number
+                break
+    if start is None or end is None:
+        raise TutorialError(f"{module}: no section '{name}' (expected start/end marks)")
+    body = [line for line in lines[start : end - 1] if not SECTION_MARK.match(line)]
+    return Section(module, name, textwrap.dedent("\n".join(body)) + "\n", start + 1)
+
+
+def page_sections(markdown: str, root: Path = ROOT) -> list[Section]:
+    """The sections a page shows, in page order."""
+    return [
+        read_section(m["path"], m["section"], root) for m in SNIPPET_FENCE.finditer(markdown)
+    ]
+
+
+def page_as_script(markdown: str, root: Path = ROOT) -> str:
+    """The code a page shows, concatenated in page order: what a reader would run."""
+    return "\n".join(section.code for section in page_sections(markdown, root))
+
+
+# --------------------------------------------------------------------------- running
+
+
+@contextlib.contextmanager
+def captured_figures(into: list[dict]):
+    """Make ``fig.show()`` record the figure instead of opening a browser."""
+    from plotly.basedatatypes import BaseFigure
+
+    original = BaseFigure.show
+    BaseFigure.show = lambda fig, *args, **kwargs: into.append(figure_payload(fig))
+    try:
+        yield
+    finally:
+        BaseFigure.show = original
+
+
+def figure_payload(fig) -> dict:
+    """Plain JSON-ready figure data, small and without a baked-in theme.
+
+    The template is dropped because the site styles figures for the reader's
+    light or dark palette; numbers are rounded to keep each figure small.
+    """
+    data = fig.to_dict()
+    data["layout"].pop("template", None)
+    return _plain(data)
+
+
+def _plain(value):
+    import numpy as np
+
+    if isinstance(value, dict):
+        if set(value) == {"dtype", "bdata"} or set(value) == {"dtype", "bdata", "shape"}:
+            return _plain(_decode_typed_array(value))
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    return value
+
+
+def _decode_typed_array(spec: dict):
+    import base64
+
+    import numpy as np
+
+    array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
+    if "shape" in spec:
+        array = array.reshape([int(n) for n in str(spec["shape"]).split(",")])
+    return array
+
+
+def _failure_location(exc: BaseException, root: Path) -> str:
+    """The innermost frame inside tutorial_code/, as 'path:line'."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(root / "tutorial_code")]
+    frame = (ours or frames)[-1]
+    path = Path(frame.filename)
+    if path.is_absolute() and path.resolve().is_relative_to(root):
+        path = path.resolve().relative_to(root)
+    return f"{path}:{frame.lineno}"
+
+
+def run_cell(section: Section, namespace: dict, root: Path = ROOT) -> Cell:
+    """Execute one section in the page's namespace, capturing output and figures."""
+    cell = Cell(section)
+    stdout = io.StringIO()
+    # Pad with blank lines so tracebacks point at the module's own line numbers.
+    source = "\n" * (section.first_line - 1) + section.code
+    code = compile(source, str(root / section.module), "exec")
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stdout(stdout),
+        captured_figures(cell.figures),
+    ):
+        warnings.simplefilter("always")
+        try:
+            exec(code, namespace)
+        except Exception as exc:
+            where = _failure_location(exc, root)
+            raise TutorialError(
+                f"{where}: {type(exc).__name__}: {exc}\n"
+                f"  while running section '{section.name}' of {section.module}"
+            ) from exc
+    if caught:
+        w = caught[0]
+        raise TutorialError(
+            f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}\n"
+            f"  while running section '{section.name}' of {section.module} "
+            "(tutorials must run without warnings)"
+        )
+    cell.stdout = stdout.getvalue()
+    return cell
+
+
+def forget_tutorial_modules() -> None:
+    """Drop imported tutorial modules so edits are picked up on the next run."""
+    for name in [n for n in sys.modules if n == "tutorial_code" or n.startswith("tutorial_code.")]:
+        del sys.modules[name]
+
+
+def run_page(page: str | Path, root: Path = ROOT) -> PageRun:
+    """Run the code a page shows, in page order, as the build does."""
+    page_path = Path(page) if Path(page).is_absolute() else root / page
+    sections = page_sections(page_path.read_text(encoding="utf-8"), root)
+    namespace = {"__name__": "__tutorial__", "__builtins__": __builtins__}
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    start = time.perf_counter()
+    with contextlib.chdir(root):
+        cells = [run_cell(section, namespace, root) for section in sections]
+    return PageRun(str(page), cells, namespace, time.perf_counter() - start)
+
+
+# --------------------------------------------------------------------------- page output
+
+
+def output_block(text: str, indent: str) -> str:
+    body = textwrap.indent(text.rstrip("\n"), indent + "    ")
+    return (
+        f'\n{indent}!!! output "Output"\n\n'
+        f"{indent}    ```text\n{body}\n{indent}    ```\n"
+    )
+
+
+def figure_html(figure: dict) -> str:
+    title = (figure.get("layout", {}).get("title") or {}).get("text", "Figure")
+    payload = json.dumps(figure, separators=(",", ":")).replace("</", "<\\/")
+    return (
+        '<figure class="tutorial-figure">'
+        f'<div class="plotly-figure" role="img" aria-label="{html.escape(title)}"></div>'
+        f'<script type="application/json" class="plotly-data">{payload}</script>'
+        "</figure>"
+    )
+
+
+def insert_results(markdown: str, run: PageRun, page_key: str) -> tuple[str, dict[str, str]]:
+    """Place each cell's output after its fence; figures go in as tokens.
+
+    Figures are swapped in after Markdown conversion (see on_page_content),
+    so raw HTML never has to survive Markdown inside admonitions or tabs.
+    """
+    figures: dict[str, str] = {}
+    cells = iter(run.cells)
+    pieces, last = [], 0
+    for match in SNIPPET_FENCE.finditer(markdown):
+        cell = next(cells)
+        indent = match["indent"]
+        extra = output_block(cell.stdout, indent) if cell.stdout.strip() else ""
+        for figure in cell.figures:
+            token = FIGURE_TOKEN.format(index=len(figures), page=page_key)
+            figures[token] = figure_html(figure)
+            extra += f"\n{indent}{token}\n"
+        pieces += [markdown[last : match.end()], extra]
+        last = match.end()
+    pieces.append(markdown[last:])
+    return "".join(pieces), figures
+
+
+# --------------------------------------------------------------------------- MkDocs events
+
+_figures_by_page: dict[str, dict[str, str]] = {}
+
+
+def on_pre_build(config, **kwargs):
+    forget_tutorial_modules()
+    _figures_by_page.clear()
+
+
+def on_files(files, config, **kwargs):
+    from mkdocs.structure.files import File
+
+    for src_uri, path in vendor_assets():
+        files.append(File.generated(config, src_uri, abs_src_path=str(path)))
+    return files
+
+
+def on_page_markdown(markdown, page, config, files, **kwargs):
+    if not SNIPPET_FENCE.search(markdown):
+        return markdown
+    from mkdocs.exceptions import PluginError
+
+    root = Path(config.config_file_path).resolve().parent
+    try:
+        run = run_page(Path(page.file.abs_src_path), root)
+    except TutorialError as exc:
+        raise PluginError(f"Tutorial failed on page {page.file.src_uri}:\n  {exc}") from None
+    page_key = re.sub(r"\W", "", page.file.src_uri)
+    markdown, _figures_by_page[page.file.src_uri] = insert_results(markdown, run, page_key)
+    return markdown
+
+
+def on_page_content(html_text, page, config, files, **kwargs):
+    for token, figure in _figures_by_page.get(page.file.src_uri, {}).items():
+        html_text, count = re.subn(rf"<p>{token}</p>", lambda _: figure, html_text)
+        if count != 1:
+            from mkdocs.exceptions import PluginError
+
+            raise PluginError(f"{page.file.src_uri}: figure placeholder {token} was lost")
+    return html_text
+
+
+# --------------------------------------------------------------------------- vendored assets
+
+
+def vendor_assets():
+    """(site path, installed file) for MathJax and plotly.js, taken from their packages."""
+    import mathjax
+    import plotly
+
+    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    yield "assets/vendor/plotly.min.js", plotly_js
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    yield "assets/vendor/mathjax/tex-chtml.js", es5 / "tex-chtml.js"
+    # Parts MathJax may load on demand: fonts, TeX extensions, menu, accessibility.
+    for folder in ("output/chtml", "input/tex/extensions", "ui", "a11y", "sre"):
+        for path in sorted((es5 / folder).rglob("*")):
+            if path.is_file():
+                yield f"assets/vendor/mathjax/{path.relative_to(es5).as_posix()}", path
