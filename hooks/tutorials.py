@@ -268,7 +268,7 @@ def insert_results(markdown: str, run: PageRun, page_key: str) -> tuple[str, dic
         for figure in cell.figures:
             token = FIGURE_TOKEN.format(index=len(figures), page=page_key)
             figures[token] = figure_html(figure)
-            extra += f"\n{indent}{token}\n"
+            extra += f"\n{indent}{token}\n"  # its own paragraph, swapped later
         pieces += [markdown[last : match.end()], extra]
         last = match.end()
     pieces.append(markdown[last:])
@@ -303,7 +303,7 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
         run = run_page(Path(page.file.abs_src_path), root)
     except TutorialError as exc:
         raise PluginError(f"Tutorial failed on page {page.file.src_uri}:\n  {exc}") from None
-    page_key = re.sub(r"\W", "", page.file.src_uri)
+    page_key = re.sub(r"[\W_]", "", page.file.src_uri)
     markdown, _figures_by_page[page.file.src_uri] = insert_results(markdown, run, page_key)
     return markdown
 

@@ -13,14 +13,5 @@ window.MathJax = {
   },
 };
 
-// Material's document$ emits on every page load (including instant navigation).
-if (window.document$) {
-  document$.subscribe(() => {
-    if (window.MathJax && MathJax.typesetPromise) {
-      MathJax.startup.output.clearCache();
-      MathJax.typesetClear();
-      MathJax.texReset();
-      MathJax.typesetPromise();
-    }
-  });
-}
+// Instant navigation is off (mkdocs.yml), so each page load typesets once on
+// startup; no re-typesetting on page change is needed.
