@@ -50,7 +50,9 @@ class TutorialError(Exception):
 
 @dataclass
 class Section:
-    module: str  # path relative to the repository root, e.g. tutorial_code/classifier.py
+    module: (
+        str  # path relative to the repository root, e.g. tutorial_code/classifier.py
+    )
     name: str
     code: str  # dedented, as the page shows it
     first_line: int  # line number of the section's first code line in the module
@@ -79,7 +81,7 @@ class PageRun:
         return [fig for cell in self.cells for fig in cell.figures]
 
 
-# --------------------------------------------------------------------------- sections
+# ------------------------------------------------------------------ sections
 
 
 def read_section(module: str, name: str, root: Path = ROOT) -> Section:
@@ -103,7 +105,8 @@ def read_section(module: str, name: str, root: Path = ROOT) -> Section:
 def page_sections(markdown: str, root: Path = ROOT) -> list[Section]:
     """The sections a page shows, in page order."""
     return [
-        read_section(m["path"], m["section"], root) for m in SNIPPET_FENCE.finditer(markdown)
+        read_section(m["path"], m["section"], root)
+        for m in SNIPPET_FENCE.finditer(markdown)
     ]
 
 
@@ -112,7 +115,7 @@ def page_as_script(markdown: str, root: Path = ROOT) -> str:
     return "\n".join(section.code for section in page_sections(markdown, root))
 
 
-# --------------------------------------------------------------------------- running
+# ------------------------------------------------------------------ running
 
 
 @contextlib.contextmanager
@@ -143,7 +146,11 @@ def _plain(value):
     import numpy as np
 
     if isinstance(value, dict):
-        if set(value) == {"dtype", "bdata"} or set(value) == {"dtype", "bdata", "shape"}:
+        if set(value) == {"dtype", "bdata"} or set(value) == {
+            "dtype",
+            "bdata",
+            "shape",
+        }:
             return _plain(_decode_typed_array(value))
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -171,7 +178,11 @@ def _decode_typed_array(spec: dict):
 def _failure_location(exc: BaseException, root: Path) -> str:
     """The innermost frame inside tutorial_code/, as 'path:line'."""
     frames = traceback.extract_tb(exc.__traceback__)
-    ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(root / "tutorial_code")]
+    ours = [
+        f
+        for f in frames
+        if Path(f.filename).resolve().is_relative_to(root / "tutorial_code")
+    ]
     frame = (ours or frames)[-1]
     path = Path(frame.filename)
     if path.is_absolute() and path.resolve().is_relative_to(root):
@@ -211,9 +222,17 @@ def run_cell(section: Section, namespace: dict, root: Path = ROOT) -> Cell:
     return cell
 
 
+def make_importable(root: Path) -> None:
+    """Let tutorial code import tutorial_code.* as it does from the repo root."""
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+
+
 def forget_tutorial_modules() -> None:
     """Drop imported tutorial modules so edits are picked up on the next run."""
-    for name in [n for n in sys.modules if n == "tutorial_code" or n.startswith("tutorial_code.")]:
+    for name in [
+        n for n in sys.modules if n == "tutorial_code" or n.startswith("tutorial_code.")
+    ]:
         del sys.modules[name]
 
 
@@ -222,21 +241,20 @@ def run_page(page: str | Path, root: Path = ROOT) -> PageRun:
     page_path = Path(page) if Path(page).is_absolute() else root / page
     sections = page_sections(page_path.read_text(encoding="utf-8"), root)
     namespace = {"__name__": "__tutorial__", "__builtins__": __builtins__}
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+    make_importable(root)
     start = time.perf_counter()
     with contextlib.chdir(root):
         cells = [run_cell(section, namespace, root) for section in sections]
     return PageRun(str(page), cells, namespace, time.perf_counter() - start)
 
 
-# --------------------------------------------------------------------------- page output
+# ------------------------------------------------------------------ page output
 
 
 def output_block(text: str, indent: str) -> str:
     body = textwrap.indent(text.rstrip("\n"), indent + "    ")
     return (
-        f'\n{indent}!!! output "Output"\n\n'
+        f'\n\n{indent}!!! output "Output"\n\n'
         f"{indent}    ```text\n{body}\n{indent}    ```\n"
     )
 
@@ -246,13 +264,16 @@ def figure_html(figure: dict) -> str:
     payload = json.dumps(figure, separators=(",", ":")).replace("</", "<\\/")
     return (
         '<figure class="tutorial-figure">'
-        f'<div class="plotly-figure" role="img" aria-label="{html.escape(title)}"></div>'
+        '<div class="plotly-figure" role="img" '
+        f'aria-label="{html.escape(title)}"></div>'
         f'<script type="application/json" class="plotly-data">{payload}</script>'
         "</figure>"
     )
 
 
-def insert_results(markdown: str, run: PageRun, page_key: str) -> tuple[str, dict[str, str]]:
+def insert_results(
+    markdown: str, run: PageRun, page_key: str
+) -> tuple[str, dict[str, str]]:
     """Place each cell's output after its fence; figures go in as tokens.
 
     Figures are swapped in after Markdown conversion (see on_page_content),
@@ -268,70 +289,8 @@ def insert_results(markdown: str, run: PageRun, page_key: str) -> tuple[str, dic
         for figure in cell.figures:
             token = FIGURE_TOKEN.format(index=len(figures), page=page_key)
             figures[token] = figure_html(figure)
-            extra += f"\n{indent}{token}\n"  # its own paragraph, swapped later
+            extra += f"\n\n{indent}{token}\n"  # its own paragraph, swapped later
         pieces += [markdown[last : match.end()], extra]
         last = match.end()
     pieces.append(markdown[last:])
     return "".join(pieces), figures
-
-
-# --------------------------------------------------------------------------- MkDocs events
-
-_figures_by_page: dict[str, dict[str, str]] = {}
-
-
-def on_pre_build(config, **kwargs):
-    forget_tutorial_modules()
-    _figures_by_page.clear()
-
-
-def on_files(files, config, **kwargs):
-    from mkdocs.structure.files import File
-
-    for src_uri, path in vendor_assets():
-        files.append(File.generated(config, src_uri, abs_src_path=str(path)))
-    return files
-
-
-def on_page_markdown(markdown, page, config, files, **kwargs):
-    if not SNIPPET_FENCE.search(markdown):
-        return markdown
-    from mkdocs.exceptions import PluginError
-
-    root = Path(config.config_file_path).resolve().parent
-    try:
-        run = run_page(Path(page.file.abs_src_path), root)
-    except TutorialError as exc:
-        raise PluginError(f"Tutorial failed on page {page.file.src_uri}:\n  {exc}") from None
-    page_key = re.sub(r"[\W_]", "", page.file.src_uri)
-    markdown, _figures_by_page[page.file.src_uri] = insert_results(markdown, run, page_key)
-    return markdown
-
-
-def on_page_content(html_text, page, config, files, **kwargs):
-    for token, figure in _figures_by_page.get(page.file.src_uri, {}).items():
-        html_text, count = re.subn(rf"<p>{token}</p>", lambda _: figure, html_text)
-        if count != 1:
-            from mkdocs.exceptions import PluginError
-
-            raise PluginError(f"{page.file.src_uri}: figure placeholder {token} was lost")
-    return html_text
-
-
-# --------------------------------------------------------------------------- vendored assets
-
-
-def vendor_assets():
-    """(site path, installed file) for MathJax and plotly.js, taken from their packages."""
-    import mathjax
-    import plotly
-
-    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    yield "assets/vendor/plotly.min.js", plotly_js
-    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-    yield "assets/vendor/mathjax/tex-chtml.js", es5 / "tex-chtml.js"
-    # Parts MathJax may load on demand: fonts, TeX extensions, menu, accessibility.
-    for folder in ("output/chtml", "input/tex/extensions", "ui", "a11y", "sre"):
-        for path in sorted((es5 / folder).rglob("*")):
-            if path.is_file():
-                yield f"assets/vendor/mathjax/{path.relative_to(es5).as_posix()}", path

@@ -26,6 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ROOT = Path(__file__).resolve().parent.parent
+PALETTE_NAMES = {"default": "light", "slate": "dark"}
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -111,7 +112,7 @@ def take_screenshots(site_dir: Path, out_dir: Path, width: int = 1280) -> list[P
                 for scheme in ("default", "slate"):
                     set_palette(page, scheme)
                     page.wait_for_timeout(300)
-                    shot = out_dir / f"{slug}-{name}-{'dark' if scheme == 'slate' else 'light'}.png"
+                    shot = out_dir / f"{slug}-{name}-{PALETTE_NAMES[scheme]}.png"
                     page.screenshot(path=str(shot), full_page=True)
                     shots.append(shot)
                 set_palette(page, "default")

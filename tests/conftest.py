@@ -33,7 +33,8 @@ def page_run():
 
 
 def build_site(project: Path, site_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    # Force a real run: the build under test must not just replay the cache.
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "TUTORIALS_RERUN": "1"}
     return subprocess.run(
         [str(MKDOCS), "build", "--strict", "--site-dir", str(site_dir)],
         cwd=project,

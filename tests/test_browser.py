@@ -36,7 +36,8 @@ class Visit:
         self.page = self.context.new_page()
         self.errors, self.failed, self.requests = [], [], []
         self.page.on(
-            "console", lambda m: self.errors.append(m.text) if m.type == "error" else None
+            "console",
+            lambda m: self.errors.append(m.text) if m.type == "error" else None,
         )
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("requestfailed", lambda r: self.failed.append(r.url))
@@ -65,8 +66,10 @@ def visit(site):
         v.close()
 
 
-def test_site_has_the_five_pages(pages):
-    assert len(pages) == 5, pages
+def test_site_has_every_page_and_notebook(pages):
+    notebooks = [p for p in pages if p.startswith("notebooks/")]
+    assert len(pages) - len(notebooks) == 5, pages
+    assert len(notebooks) == 3, pages
 
 
 def check_clean_load(v):
@@ -112,7 +115,8 @@ FIGURE_STATE = """() => [...document.querySelectorAll('.tutorial-figure')].map(f
     shownX: [...el.querySelectorAll('.xtitle')].map(e => e.textContent),
     shownY: [...el.querySelectorAll('.ytitle')].map(e => e.textContent),
     splom: spec.data.some(t => t.type === 'splom'),
-    points: el.querySelectorAll('.scatterlayer .point, .scatterlayer .js-line, .splom, .gl-container').length,
+    points: el.querySelectorAll(
+      '.scatterlayer .point, .scatterlayer .js-line, .gl-container').length,
     width: box.width, height: box.height,
     content: document.querySelector('.md-content__inner').getBoundingClientRect().width,
     fontColor: (el.layout.font || {}).color,
@@ -138,7 +142,8 @@ def check_images(page):
     images = page.evaluate(
         """() => [...document.querySelectorAll('.md-content img')].map(img => ({
           src: img.src, width: img.naturalWidth, alt: img.alt,
-          caption: (img.closest('figure')?.querySelector('figcaption')?.textContent || '').trim(),
+          caption: (img.closest('figure')?.querySelector('figcaption')
+                    ?.textContent || '').trim(),
         }))"""
     )
     for img in images:
@@ -166,21 +171,24 @@ def test_collapsible_blocks_open_on_click(visit, pages):
     found = 0
     for url in pages:
         v = visit(url)
-        for details in v.page.locator("details:not([open])").all():
-            details.locator("summary").first.click()
+        # Element handles, not locators: a locator would re-match the next closed one.
+        for details in v.page.query_selector_all("details:not([open])"):
+            details.query_selector("summary").click()
             assert details.evaluate("d => d.open"), f"{url}: a ??? block did not open"
             found += 1
             # Math inside it is typeset and visible once open.
             check_math(v.page)
-    assert found >= 1, "no collapsible block on the site (the KL derivation should be one)"
+    assert found >= 1, (
+        "no collapsible block on the site (the KL derivation should be one)"
+    )
 
 
 def test_copy_button_copies_the_code(visit, pages):
     v = visit(next(u for u in pages if "classifier" in u))
-    block = v.page.locator(".md-content pre:has(button.md-clipboard)").first
+    block = v.page.locator(".md-content pre:has(button[data-md-type='copy'])").first
     expected = block.locator("code").inner_text()
     block.hover()
-    block.locator("button.md-clipboard").click()
+    block.locator("button[data-md-type='copy']").click()
     copied = v.page.evaluate("navigator.clipboard.readText()")
     assert copied.strip() == expected.strip()
     assert "import" in copied
@@ -189,7 +197,9 @@ def test_copy_button_copies_the_code(visit, pages):
 def test_figures_draw_after_navigating_with_the_theme(visit, pages):
     """Instant navigation stays off; moving via the theme's own links redraws."""
     v = visit(next(u for u in pages if "classifier" in u))
-    features = v.page.evaluate("JSON.parse(document.querySelector('#__config').textContent).features")
+    features = v.page.evaluate(
+        "JSON.parse(document.querySelector('#__config').textContent).features"
+    )
     assert "navigation.instant" not in features
     # Footer "Next" link -> Autoencoders, then the browser's back button.
     v.page.locator("a.md-footer__link--next").click()

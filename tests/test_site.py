@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from conftest import build_site, page_file
@@ -50,11 +49,14 @@ def test_python_code_on_pages_comes_from_tutorial_code(page):
             body.append(inner)
         assert len(body) == 1 and re.fullmatch(
             rf'{indent}--8<-- "tutorial_code/[\w/]+\.py:[\w.-]+"', body[0]
-        ), f"{page.name}:{number + 1}: hand-written Python fence; draw it from tutorial_code"
+        ), (
+            f"{page.name}:{number + 1}: hand-written Python fence; "
+            "draw it from tutorial_code"
+        )
 
 
 def test_every_module_section_shown_exists_and_pairs_by_stem():
-    """Each tutorial page's main module is tutorial_code/<stem>.py with tests/test_<stem>.py."""
+    """Page docs/NN_<stem>.md pairs with tutorial_code/<stem>.py and its test."""
     for stem in TUTORIAL_STEMS:
         assert (ROOT / "tutorial_code" / f"{stem}.py").exists()
         assert (ROOT / "tests" / f"test_{stem}.py").exists()
@@ -84,10 +86,14 @@ def test_built_site_carries_its_own_mathjax_and_plotly(built_site):
     site, _ = built_site
     assert (site / "assets/vendor/plotly.min.js").stat().st_size > 1_000_000
     assert (site / "assets/vendor/mathjax/tex-chtml.js").exists()
-    assert any((site / "assets/vendor/mathjax/output/chtml/fonts/woff-v2").glob("*.woff"))
+    assert any(
+        (site / "assets/vendor/mathjax/output/chtml/fonts/woff-v2").glob("*.woff")
+    )
     for page in site.rglob("*.html"):
         text = page.read_text()
-        remote = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?:)?//[^"]+"', text)
+        remote = re.findall(
+            r'<(?:script|link|img)[^>]+(?:src|href)="(https?:)?//[^"]+"', text
+        )
         assert not remote, f"{page}: loads from another host: {remote}"
         assert "fonts.googleapis" not in text
 
@@ -115,7 +121,8 @@ FIGURE_CAPTURE = """\
 import atexit, json, sys
 from hooks.tutorials import captured_figures
 _figures = []
-captured_figures(_figures).__enter__()
+_capture = captured_figures(_figures)  # keep a reference: collecting it would undo it
+_capture.__enter__()
 atexit.register(lambda: json.dump(_figures, open(sys.argv[1], "w")))
 """
 
@@ -143,7 +150,9 @@ def test_page_code_as_shown_runs_fresh_and_reproduces_the_page(
 
 
 def test_a_warning_in_a_tutorial_is_an_error():
-    section = Section("tutorial_code/x.py", "demo", "import warnings\nwarnings.warn('x')\n", 1)
+    section = Section(
+        "tutorial_code/x.py", "demo", "import warnings\nwarnings.warn('x')\n", 1
+    )
     with pytest.raises(TutorialError, match="UserWarning"):
         run_cell(section, {})
 
@@ -186,4 +195,3 @@ def test_section_names_are_unique_per_module():
         names = re.findall(r"#\s*--8<--\s*\[start:([\w.-]+)\]", module.read_text())
         dupes = {n for n in names if names.count(n) > 1}
         assert not dupes, f"{module.name}: duplicate sections {dupes}"
-

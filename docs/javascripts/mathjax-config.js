@@ -1,15 +1,16 @@
-// MathJax reads this before it loads. pymdownx.arithmatex (generic mode) wraps
-// every formula in an element with class "arithmatex"; typeset only those.
+// MathJax reads this before it loads. Only two kinds of element hold formulas:
+// pymdownx.arithmatex (generic mode) wraps each one in ".arithmatex", and
+// notebook pages keep their Markdown cells in ".jp-RenderedMarkdown".
 window.MathJax = {
+  startup: {
+    elements: [".arithmatex", ".jp-RenderedMarkdown"],
+  },
   tex: {
-    inlineMath: [["\\(", "\\)"]],
-    displayMath: [["\\[", "\\]"]],
+    // \( \) and \[ \] come from arithmatex; $ and $$ from notebook Markdown cells.
+    inlineMath: [["\\(", "\\)"], ["$", "$"]],
+    displayMath: [["\\[", "\\]"], ["$$", "$$"]],
     processEscapes: true,
     processEnvironments: true,
-  },
-  options: {
-    ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex",
   },
 };
 
