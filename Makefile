@@ -4,13 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install serve build test clean
+.PHONY: install serve build test screenshots bench clean
 
 ## install: create .venv and install the pinned requirements (only when they changed)
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
@@ -26,5 +25,15 @@ build: install
 test: install
 	$(BIN)/python -m pytest
 
+## screenshots: build, then save full-page PNGs of every page (light, dark, phone) in screenshots/
+screenshots: build
+	$(BIN)/python tests/browser.py screenshots site screenshots
+
+## bench: page weight and build-time benchmarks (targets are checked there, not in tests)
+bench: build
+	$(BIN)/python benchmarks/page_weight.py site
+	$(BIN)/python benchmarks/build_times.py
+
+## clean: remove the built site and caches (the execution cache is safe to delete)
 clean:
-	rm -rf site .pytest_cache
+	rm -rf site .pytest_cache .cache

@@ -213,6 +213,25 @@ def test_figures_draw_after_navigating_with_the_theme(visit, pages):
     check_clean_load(v)
 
 
+def test_formulas_and_figures_fit_a_phone_screen(site, pages):
+    """At 390 px no display formula or figure runs off the content column."""
+    _, base, browser = site
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        for url in pages:
+            page.goto(base + url)
+            wait_until_drawn(page)
+            too_wide = page.evaluate(
+                """() => [...document.querySelectorAll(
+                      'div.arithmatex, .tutorial-figure .plotly-figure')]
+                    .filter(el => el.scrollWidth > el.clientWidth + 1)
+                    .map(el => el.textContent.slice(0, 60))"""
+            )
+            assert not too_wide, f"{url}: wider than a phone screen: {too_wide}"
+    finally:
+        page.close()
+
+
 def test_figures_follow_the_dark_palette(visit, pages):
     v = visit(next(u for u in pages if "autoencoders" in u))
     set_palette(v.page, "default")

@@ -213,6 +213,7 @@ def main():
         color="Smoking status",
         title="Five genes, coloured by smoking status",
         template="plotly_white",
+        height=720,  # 25 panels need room
     )
     fig.update_traces(diagonal_visible=False, marker={"size": 4})
     fig.show()

@@ -22,8 +22,22 @@
     };
   }
 
+  // On a phone-width column a legend beside the plot squeezes it to a sliver, and
+  // plotly never wraps a long title: move the legend below, shrink the title.
+  function narrowLayout(layout, width) {
+    if (width >= 600) return {};
+    const title = typeof layout.title === "string" ? { text: layout.title } : layout.title || {};
+    return {
+      legend: Object.assign({}, layout.legend, {
+        orientation: "h", x: 0, xanchor: "left", y: -0.25, yanchor: "top",
+      }),
+      title: Object.assign({}, title, { font: { size: 13 }, x: 0.02, xanchor: "left" }),
+      margin: { l: 50, r: 10, t: 50, b: 40 },
+    };
+  }
+
   // Apply palette defaults to every axis the figure has (scatter matrices have many).
-  function styledLayout(layout) {
+  function styledLayout(layout, width) {
     const base = paletteLayout();
     const styled = Object.assign({}, layout, {
       paper_bgcolor: base.paper_bgcolor,
@@ -38,14 +52,15 @@
     for (const key of axes.length ? axes : ["xaxis", "yaxis"]) {
       styled[key] = Object.assign({}, layout[key], base.xaxis);
     }
-    return styled;
+    return Object.assign(styled, narrowLayout(layout, width));
   }
 
   function draw(figure) {
     const target = figure.querySelector(".plotly-figure");
     const spec = JSON.parse(figure.querySelector(".plotly-data").textContent);
     target._spec = spec;
-    return Plotly.newPlot(target, spec.data, styledLayout(spec.layout || {}), {
+    const layout = styledLayout(spec.layout || {}, target.clientWidth);
+    return Plotly.newPlot(target, spec.data, layout, {
       responsive: true,
       displaylogo: false,
     });
@@ -53,7 +68,9 @@
 
   function restyleAll() {
     document.querySelectorAll(".tutorial-figure .plotly-figure").forEach((target) => {
-      if (target._spec) Plotly.relayout(target, styledLayout(target._spec.layout || {}));
+      if (target._spec) {
+        Plotly.relayout(target, styledLayout(target._spec.layout || {}, target.clientWidth));
+      }
     });
   }
 
