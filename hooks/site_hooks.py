@@ -29,12 +29,11 @@ from hooks.cache import cached_run  # noqa: E402
 from hooks.notebooks import write_notebook  # noqa: E402
 from hooks.tutorials import (  # noqa: E402
     SNIPPET_FENCE,
-    Cell,
     PageRun,
     TutorialError,
     forget_tutorial_modules,
     insert_results,
-    page_sections,
+    unexecuted_run,
 )
 
 log = logging.getLogger("mkdocs.hooks.tutorials")
@@ -53,11 +52,6 @@ class PageBuild:
 
 
 _builds: dict[str, PageBuild] = {}
-
-
-def _not_executed(page: Path, root: Path) -> PageRun:
-    sections = page_sections(page.read_text(encoding="utf-8"), root)
-    return PageRun(str(page), [Cell(s) for s in sections], {}, 0.0)
 
 
 def on_pre_build(config, **kwargs):
@@ -82,7 +76,7 @@ def on_files(files, config, **kwargs):
             if execute:
                 run, key, reused = cached_run(page, root)
             else:
-                run, key, reused = _not_executed(page, root), "", False
+                run, key, reused = unexecuted_run(page, root), "", False
         except TutorialError as exc:
             raise PluginError(
                 f"Tutorial failed on page {file.src_uri}:\n  {exc}"

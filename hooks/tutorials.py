@@ -248,6 +248,12 @@ def run_page(page: str | Path, root: Path = ROOT) -> PageRun:
     return PageRun(str(page), cells, namespace, time.perf_counter() - start)
 
 
+def unexecuted_run(page: Path, root: Path = ROOT) -> PageRun:
+    """A page's sections with no outputs: for builds with execution turned off."""
+    sections = page_sections(page.read_text(encoding="utf-8"), root)
+    return PageRun(str(page), [Cell(s) for s in sections], {}, 0.0)
+
+
 # ------------------------------------------------------------------ page output
 
 

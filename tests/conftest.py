@@ -1,20 +1,36 @@
-"""Shared fixtures: one run of each tutorial page and one strict build per session."""
+"""Shared fixtures: one run of each tutorial page, one strict build per session,
+and the slow fresh-interpreter runs started in the background as soon as tests
+are collected, so that on two cores they overlap with the in-process tests."""
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from hooks.tutorials import ROOT, run_page
+from hooks.tutorials import ROOT, SNIPPET_FENCE, page_as_script, run_page
 
 MKDOCS = Path(sys.executable).with_name("mkdocs")
+DOCS = ROOT / "docs"
+TUTORIAL_PAGES = sorted(
+    p for p in DOCS.glob("[0-9][0-9]_*.md") if SNIPPET_FENCE.search(p.read_text())
+)
+
+
+def stem_of(page: Path) -> str:
+    """docs/03_autoencoders.md -> autoencoders"""
+    return page.stem.split("_", 1)[1]
+
+
+TUTORIAL_STEMS = [stem_of(p) for p in TUTORIAL_PAGES]
 
 
 def page_file(stem: str) -> Path:
     """docs/NN_<stem>.md for a tutorial stem."""
-    matches = sorted((ROOT / "docs").glob(f"[0-9][0-9]_{stem}.md"))
+    matches = sorted(DOCS.glob(f"[0-9][0-9]_{stem}.md"))
     assert matches, f"no page docs/NN_{stem}.md"
     return matches[0]
 
@@ -32,22 +48,156 @@ def page_run():
     return get
 
 
-def build_site(project: Path, site_dir: Path) -> subprocess.CompletedProcess:
-    # Force a real run: the build under test must not just replay the cache.
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "TUTORIALS_RERUN": "1"}
-    return subprocess.run(
-        [str(MKDOCS), "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+# ------------------------------------------------------------------ background jobs
+
+
+class Job:
+    """A subprocess started now and awaited later, its output kept in files."""
+
+    def __init__(self, args, cwd=ROOT, env=None, stdin_text=None):
+        self.dir = Path(tempfile.mkdtemp(prefix="job-"))
+        self.out = open(self.dir / "stdout", "w+")  # noqa: SIM115 (closed in result)
+        self.err = open(self.dir / "stderr", "w+")  # noqa: SIM115
+        self.args = [str(a) for a in args]
+        self.proc = subprocess.Popen(
+            self.args,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+            stdout=self.out,
+            stderr=self.err,
+            text=True,
+        )
+        if stdin_text is not None:
+            self.proc.stdin.write(stdin_text)
+            self.proc.stdin.close()
+        self._result = None
+
+    def result(self, timeout=900) -> subprocess.CompletedProcess:
+        if self._result is None:
+            code = self.proc.wait(timeout=timeout)
+            self.out.seek(0)
+            self.err.seek(0)
+            self._result = subprocess.CompletedProcess(
+                self.args, code, self.out.read(), self.err.read()
+            )
+            self.out.close()
+            self.err.close()
+        return self._result
+
+
+def build_site(project: Path, site_dir: Path, rerun: bool = False) -> Job:
+    """Start `mkdocs build --strict` of a project; rerun=True ignores the cache."""
+    env = {"NO_MKDOCS_2_WARNING": "1", "TUTORIALS_RERUN": "1" if rerun else "0"}
+    return Job([MKDOCS, "build", "--strict", "--site-dir", site_dir], project, env)
+
+
+# Figures are recorded, not shown, exactly as the build does it.
+FIGURE_CAPTURE = """\
+import atexit, json, sys
+from hooks.tutorials import captured_figures
+_figures = []
+_capture = captured_figures(_figures)  # keep a reference: collecting it would undo it
+_capture.__enter__()
+def _save():
+    with open(sys.argv[1], "w") as f:
+        json.dump(_figures, f)
+atexit.register(_save)
+"""
+
+
+def page_script_job(page: Path, figures_file: Path) -> Job:
+    """The page's code, in page order, fed to a fresh interpreter in the repo root."""
+    script = FIGURE_CAPTURE + page_as_script(page.read_text())
+    return Job([sys.executable, "-W", "error", "-", figures_file], stdin_text=script)
+
+
+NOTEBOOK_RUNNER = Path(__file__).with_name("run_notebook.py")
+
+
+def notebook_job(page: Path, workdir: Path) -> Job:
+    """The page's generated notebook, executed top to bottom in a fresh kernel."""
+    return Job([sys.executable, NOTEBOOK_RUNNER, page, workdir])
+
+
+_jobs: dict = {}
+
+
+def _wanted(items, fixture: str) -> bool:
+    return any(fixture in getattr(item, "fixturenames", ()) for item in items)
+
+
+def pytest_collection_finish(session):
+    """Start the slow, independent runs the collected tests will need."""
+    items = session.items
+    work = Path(tempfile.mkdtemp(prefix="omics-tests-"))
+    if _wanted(items, "built_site"):
+        _jobs["site"] = (work / "site", build_site(ROOT, work / "site", rerun=True))
+    if _wanted(items, "page_as_shown"):
+        for page in TUTORIAL_PAGES:
+            figures = work / f"{page.stem}-figures.json"
+            _jobs[("script", stem_of(page))] = (figures, page_script_job(page, figures))
+    if _wanted(items, "executed_notebook"):
+        for page in TUTORIAL_PAGES:
+            out = work / "notebooks"
+            _jobs[("notebook", stem_of(page))] = (out, notebook_job(page, out))
+
+
+def _job(key, start):
+    if key not in _jobs:  # e.g. a single test run by node id: start it now
+        _jobs[key] = start()
+    return _jobs[key]
 
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
-    """The site built once with `mkdocs build --strict`; (site dir, process result)."""
-    site = tmp_path_factory.mktemp("built") / "site"
-    result = build_site(ROOT, site)
-    return site, result
+    """The site built once with `mkdocs build --strict` and a real run of every
+    tutorial: (site dir, CompletedProcess)."""
+
+    def start():
+        site = tmp_path_factory.mktemp("built") / "site"
+        return site, build_site(ROOT, site, rerun=True)
+
+    site, job = _job("site", start)
+    return site, job.result()
+
+
+@pytest.fixture(scope="session")
+def page_as_shown(tmp_path_factory):
+    """page_as_shown(stem) -> (CompletedProcess, figures) of the page's code run as
+    one script by a fresh interpreter from the repo root."""
+
+    def get(stem):
+        def start():
+            figures = tmp_path_factory.mktemp("script") / "figures.json"
+            return figures, page_script_job(page_file(stem), figures)
+
+        figures_file, job = _job(("script", stem), start)
+        result = job.result()
+        if result.returncode != 0:
+            return result, None
+        return result, json.loads(figures_file.read_text())
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def executed_notebook(tmp_path_factory):
+    """executed_notebook(stem) -> (CompletedProcess, executed notebook path)."""
+
+    def get(stem):
+        def start():
+            out = tmp_path_factory.mktemp("notebooks")
+            return out, notebook_job(page_file(stem), out)
+
+        out, job = _job(("notebook", stem), start)
+        return job.result(), out / f"{page_file(stem).stem}.ipynb"
+
+    return get
+
+
+def pytest_sessionfinish(session):
+    for value in _jobs.values():
+        job = value[1]
+        if job.proc.poll() is None:
+            job.proc.kill()

@@ -5,12 +5,15 @@ images loaded, collapsible blocks and copy buttons working, and nothing fetched
 from any host but the local server.
 """
 
+import contextlib
 import json
 import re
 from urllib.parse import urlparse
 
 import pytest
 from browser import chromium, serve, set_palette, site_pages, wait_until_drawn
+from conftest import TUTORIAL_PAGES
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +32,9 @@ def pages(site):
 class Visit:
     """One page load with every console message, error and request recorded."""
 
-    def __init__(self, browser, base, url):
-        self.base = base
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.context.grant_permissions(["clipboard-read", "clipboard-write"])
-        self.page = self.context.new_page()
+    def __init__(self, context, base, url):
+        self.base, self.url = base, url
+        self.page = context.new_page()
         self.errors, self.failed, self.requests = [], [], []
         self.page.on(
             "console",
@@ -48,28 +49,48 @@ class Visit:
         self.page.goto(base + url)
         wait_until_drawn(self.page)
 
-    def close(self):
-        self.context.close()
+
+def new_context(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    return context
+
+
+@pytest.fixture(scope="module")
+def loaded(site, pages):
+    """Every page of the site, opened once: {url: Visit}. Tests that change a
+    page (palette, viewport, open blocks) put it back or run last."""
+    _, base, browser = site
+    context = new_context(browser)
+    yield {url: Visit(context, base, url) for url in pages}
+    context.close()
 
 
 @pytest.fixture
 def visit(site):
+    """Open a page in a fresh browser context (for tests that navigate away)."""
     _, base, browser = site
-    opened = []
+    contexts = []
 
     def open_page(url):
-        opened.append(Visit(browser, base, url))
-        return opened[-1]
+        contexts.append(new_context(browser))
+        return Visit(contexts[-1], base, url)
 
     yield open_page
-    for v in opened:
-        v.close()
+    for context in contexts:
+        context.close()
 
 
 def test_site_has_every_page_and_notebook(pages):
     notebooks = [p for p in pages if p.startswith("notebooks/")]
-    assert len(pages) - len(notebooks) == 5, pages
-    assert len(notebooks) == 3, pages
+    assert {
+        "",
+        "00_setup/",
+        "01_gbm_data/",
+        "02_classifier/",
+        "03_autoencoders/",
+    } <= set(pages)
+    assert notebooks == [f"notebooks/{p.stem}/" for p in TUTORIAL_PAGES]
 
 
 def check_clean_load(v):
@@ -151,47 +172,93 @@ def check_images(page):
         assert img["alt"] or img["caption"], f"image without alt text or caption: {img}"
 
 
-def test_every_page_loads_cleanly_with_math_figures_and_images(visit, pages):
-    for url in pages:
-        v = visit(url)
+def test_every_page_loads_cleanly(loaded):
+    for v in loaded.values():
         check_clean_load(v)
+
+
+def test_every_formula_is_typeset(loaded):
+    for v in loaded.values():
         check_math(v.page)
-        check_figures(v.page)
+
+
+def test_every_figure_is_drawn_with_its_titles(loaded):
+    drawn = {url: check_figures(v.page) for url, v in loaded.items()}
+    autoencoders = next(
+        figs for url, figs in drawn.items() if url == "03_autoencoders/"
+    )
+    assert len(autoencoders) >= 6  # overfitting, AE, AE head, VAE, latents, VAE head
+
+
+def test_every_image_loads_and_is_described(loaded):
+    for v in loaded.values():
         check_images(v.page)
 
 
-def test_tutorial_pages_have_figures_and_formulas(visit, pages):
-    autoencoders = next(u for u in pages if "autoencoders" in u)
-    v = visit(autoencoders)
-    assert len(check_figures(v.page)) >= 3
-    assert v.page.evaluate("document.querySelectorAll('mjx-container').length") >= 5
+def test_copy_button_copies_the_code(loaded):
+    page = loaded["02_classifier/"].page
+    block = page.locator(".md-content pre:has(button[data-md-type='copy'])").first
+    expected = block.locator("code").inner_text()
+    block.hover()
+    block.locator("button[data-md-type='copy']").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.strip() == expected.strip()
+    assert "import" in copied
 
 
-def test_collapsible_blocks_open_on_click(visit, pages):
+def test_figures_follow_the_dark_palette(loaded):
+    page = loaded["03_autoencoders/"].page
+    set_palette(page, "default")
+    light = check_figures(page)
+    set_palette(page, "slate")
+    page.wait_for_timeout(200)
+    try:
+        dark = check_figures(page)
+        body_color = page.evaluate(
+            "getComputedStyle(document.body)"
+            ".getPropertyValue('--md-default-fg-color').trim()"
+        )
+    finally:
+        set_palette(page, "default")
+    for before, after in zip(light, dark, strict=True):
+        assert before["fontColor"] != after["fontColor"]
+        assert after["fontColor"] == body_color
+    assert all(f["hasSvg"] for f in dark)  # redrawn, not blank, after the switch
+
+
+TOO_WIDE = """[...document.querySelectorAll(
+    'div.arithmatex, .tutorial-figure .plotly-figure')]
+    .filter(el => el.scrollWidth > el.clientWidth + 1)
+    .map(el => el.textContent.slice(0, 60))"""
+
+
+def test_formulas_and_figures_fit_a_phone_screen(loaded):
+    """At 390 px no display formula or figure runs off the content column."""
+    for url, v in loaded.items():
+        v.page.set_viewport_size({"width": 390, "height": 844})
+        try:
+            # Figures re-lay themselves out after debounced resize handlers.
+            with contextlib.suppress(PlaywrightTimeout):
+                v.page.wait_for_function(
+                    f"() => ({TOO_WIDE}).length === 0", timeout=5000
+                )
+            too_wide = v.page.evaluate(TOO_WIDE)
+        finally:
+            v.page.set_viewport_size({"width": 1280, "height": 900})
+        assert not too_wide, f"{url}: wider than a phone screen: {too_wide}"
+
+
+def test_collapsible_blocks_open_on_click(loaded):
     found = 0
-    for url in pages:
-        v = visit(url)
+    for url, v in loaded.items():
         # Element handles, not locators: a locator would re-match the next closed one.
         for details in v.page.query_selector_all("details:not([open])"):
             details.query_selector("summary").click()
             assert details.evaluate("d => d.open"), f"{url}: a ??? block did not open"
             found += 1
-            # Math inside it is typeset and visible once open.
-            check_math(v.page)
-    assert found >= 1, (
-        "no collapsible block on the site (the KL derivation should be one)"
-    )
-
-
-def test_copy_button_copies_the_code(visit, pages):
-    v = visit(next(u for u in pages if "classifier" in u))
-    block = v.page.locator(".md-content pre:has(button[data-md-type='copy'])").first
-    expected = block.locator("code").inner_text()
-    block.hover()
-    block.locator("button[data-md-type='copy']").click()
-    copied = v.page.evaluate("navigator.clipboard.readText()")
-    assert copied.strip() == expected.strip()
-    assert "import" in copied
+        check_math(v.page)  # formulas inside opened blocks are typeset and visible
+        check_clean_load(v)  # and nothing went wrong while clicking around
+    assert found >= 2, "expected the KL derivation and the figure code blocks"
 
 
 def test_figures_draw_after_navigating_with_the_theme(visit, pages):
@@ -213,47 +280,11 @@ def test_figures_draw_after_navigating_with_the_theme(visit, pages):
     check_clean_load(v)
 
 
-def test_formulas_and_figures_fit_a_phone_screen(site, pages):
-    """At 390 px no display formula or figure runs off the content column."""
-    _, base, browser = site
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    try:
-        for url in pages:
-            page.goto(base + url)
-            wait_until_drawn(page)
-            too_wide = page.evaluate(
-                """() => [...document.querySelectorAll(
-                      'div.arithmatex, .tutorial-figure .plotly-figure')]
-                    .filter(el => el.scrollWidth > el.clientWidth + 1)
-                    .map(el => el.textContent.slice(0, 60))"""
-            )
-            assert not too_wide, f"{url}: wider than a phone screen: {too_wide}"
-    finally:
-        page.close()
-
-
-def test_figures_follow_the_dark_palette(visit, pages):
-    v = visit(next(u for u in pages if "autoencoders" in u))
-    set_palette(v.page, "default")
-    light = check_figures(v.page)
-    set_palette(v.page, "slate")
-    v.page.wait_for_timeout(200)
-    dark = check_figures(v.page)
-    body_color = v.page.evaluate(
-        "getComputedStyle(document.body).getPropertyValue('--md-default-fg-color').trim()"
-    )
-    for before, after in zip(light, dark, strict=True):
-        assert before["fontColor"] != after["fontColor"]
-        assert after["fontColor"] == body_color
-    # Redrawn, not blank, after the switch.
-    assert all(f["hasSvg"] for f in dark)
-
-
 def test_figure_payloads_are_valid_json(site):
     site_dir = site[0]
     for page in site_dir.rglob("*.html"):
         for payload in re.findall(
-            r'class="plotly-data">(.*?)</script>', page.read_text()
+            r'<script[^>]*class="plotly-data"[^>]*>(.*?)</script>', page.read_text()
         ):
             spec = json.loads(payload.replace("<\\/", "</"))
             assert spec["data"], page

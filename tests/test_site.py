@@ -5,26 +5,19 @@ import html
 import json
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
-from conftest import build_site, page_file
+from conftest import TUTORIAL_STEMS, build_site, page_file
 
 from hooks.tutorials import (
     ROOT,
-    SNIPPET_FENCE,
     Section,
     TutorialError,
-    page_as_script,
     run_cell,
 )
 
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
-TUTORIAL_STEMS = [
-    p.stem.split("_", 1)[1] for p in PAGES if SNIPPET_FENCE.search(p.read_text())
-]
 PYTHON_FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})[ \t]*(py|python|python3|pycon)\b.*$")
 CLAIM = re.compile(r"<!--\s*claim:\s*(\w+)\s*-->")
 
@@ -91,8 +84,13 @@ def test_built_site_carries_its_own_mathjax_and_plotly(built_site):
     )
     for page in site.rglob("*.html"):
         text = page.read_text()
+        # What a browser fetches: scripts, images, stylesheets and icons (a
+        # canonical <link> only names the page, it loads nothing).
         remote = re.findall(
-            r'<(?:script|link|img)[^>]+(?:src|href)="(https?:)?//[^"]+"', text
+            r'<(?:script|img)[^>]+src="((?:https?:)?//[^"]+)"'
+            r'|<link[^>]+rel="(?:stylesheet|preload|modulepreload|icon)"[^>]+'
+            r'href="((?:https?:)?//[^"]+)"',
+            text,
         )
         assert not remote, f"{page}: loads from another host: {remote}"
         assert "fonts.googleapis" not in text
@@ -110,43 +108,23 @@ def test_build_shows_exactly_what_the_run_produced(built_site, page_run, stem):
     shown = [
         json.loads(s.replace("<\\/", "</"))
         for s in re.findall(
-            r'<script type="application/json" class="plotly-data">(.*?)</script>', built
+            r'<script[^>]*class="plotly-data"[^>]*>(.*?)</script>', built
         )
     ]
     assert shown == run.figures
 
 
-# Figures are recorded, not shown, exactly as the build does it.
-FIGURE_CAPTURE = """\
-import atexit, json, sys
-from hooks.tutorials import captured_figures
-_figures = []
-_capture = captured_figures(_figures)  # keep a reference: collecting it would undo it
-_capture.__enter__()
-atexit.register(lambda: json.dump(_figures, open(sys.argv[1], "w")))
-"""
-
-
 @pytest.mark.parametrize("stem", TUTORIAL_STEMS)
 def test_page_code_as_shown_runs_fresh_and_reproduces_the_page(
-    page_run, stem, tmp_path
+    page_as_shown, page_run, stem
 ):
     """The page's code, in page order, run by a fresh interpreter from the repo root,
     prints the same output and draws the same figures as the build."""
-    script = FIGURE_CAPTURE + page_as_script(page_file(stem).read_text())
-    figures_file = tmp_path / "figures.json"
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-", str(figures_file)],
-        input=script,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result, figures = page_as_shown(stem)
     assert result.returncode == 0, result.stderr
     run = page_run(stem)
     assert result.stdout == run.stdout
-    assert json.loads(figures_file.read_text()) == run.figures
+    assert figures == run.figures
 
 
 def test_a_warning_in_a_tutorial_is_an_error():
@@ -182,7 +160,7 @@ def test_failing_tutorial_stops_the_build_naming_module_and_line(tmp_path):
     stale.parent.mkdir(parents=True)
     stale.write_text("stale page from an earlier build")
 
-    result = build_site(project, site)
+    result = build_site(project, site).result()
     assert result.returncode != 0
     message = result.stdout + result.stderr
     assert f"tutorial_code/classifier.py:{broken_line_number}" in message, message

@@ -1,6 +1,23 @@
 // Draws the tutorial figures the build embedded as JSON, in the reader's palette.
+// plotly.js (4.8 MB) is fetched only by pages that have a figure, once per visit:
+// the browser caches it like any other static file.
 (function () {
   "use strict";
+
+  const PLOTLY_URL = new URL("../assets/vendor/plotly.min.js", document.currentScript.src);
+  let plotlyLoading;
+
+  function loadPlotly() {
+    if (window.Plotly) return Promise.resolve();
+    plotlyLoading ||= new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = PLOTLY_URL.href;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`could not load ${script.src}`));
+      document.head.appendChild(script);
+    });
+    return plotlyLoading;
+  }
 
   function cssVar(name) {
     return getComputedStyle(document.body).getPropertyValue(name).trim();
@@ -33,6 +50,7 @@
       }),
       title: Object.assign({}, title, { font: { size: 13 }, x: 0.02, xanchor: "left" }),
       margin: { l: 50, r: 10, t: 50, b: 40 },
+      font: Object.assign({}, layout.font, { size: 10 }),
     };
   }
 
@@ -52,13 +70,16 @@
     for (const key of axes.length ? axes : ["xaxis", "yaxis"]) {
       styled[key] = Object.assign({}, layout[key], base.xaxis);
     }
-    return Object.assign(styled, narrowLayout(layout, width));
+    const narrow = narrowLayout(layout, width);
+    if (narrow.font) narrow.font = Object.assign({}, styled.font, narrow.font);
+    return Object.assign(styled, narrow);
   }
 
   function draw(figure) {
     const target = figure.querySelector(".plotly-figure");
     const spec = JSON.parse(figure.querySelector(".plotly-data").textContent);
     target._spec = spec;
+    target._narrow = target.clientWidth < 600;
     const layout = styledLayout(spec.layout || {}, target.clientWidth);
     return Plotly.newPlot(target, spec.data, layout, {
       responsive: true,
@@ -66,16 +87,31 @@
     });
   }
 
-  function restyleAll() {
-    document.querySelectorAll(".tutorial-figure .plotly-figure").forEach((target) => {
-      if (target._spec) {
-        Plotly.relayout(target, styledLayout(target._spec.layout || {}, target.clientWidth));
-      }
-    });
+  function restyle(target) {
+    if (!target._spec) return;
+    target._narrow = target.clientWidth < 600;
+    // react, not relayout: keys the narrow layout added must also go away again.
+    Plotly.react(target, target.data, styledLayout(target._spec.layout || {}, target.clientWidth));
   }
 
+  function restyleAll() {
+    document.querySelectorAll(".tutorial-figure .plotly-figure").forEach(restyle);
+  }
+
+  // Rotating a phone or resizing a window can cross the narrow-layout threshold.
+  let resizeTimer;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      document.querySelectorAll(".tutorial-figure .plotly-figure").forEach((target) => {
+        if (target._spec && target._narrow !== target.clientWidth < 600) restyle(target);
+      });
+    }, 150);
+  });
+
   function drawAll() {
-    document.querySelectorAll(".tutorial-figure").forEach(draw);
+    const figures = document.querySelectorAll(".tutorial-figure");
+    if (figures.length) loadPlotly().then(() => figures.forEach(draw));
   }
 
   if (window.document$) {
