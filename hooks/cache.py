@@ -5,7 +5,8 @@ The key of a page hashes everything its run depends on:
 - the sections the page shows, in order (not its prose: editing text runs nothing);
 - every tutorial module those sections come from, and every local module they
   import, followed through the import graph;
-- the data file the tutorials read (``GBM_DATA`` or the shipped CSV);
+- the data file the tutorials read (``GBM_DATA`` or the shipped CSV, as
+  ``tutorial_code/data_paths.py`` decides);
 - ``requirements.txt``, the runner itself and the Python version.
 
 Seeds live in the modules (``SPLIT_SEED``, the ``torch.manual_seed`` calls), so
@@ -73,7 +74,7 @@ def import_closure(modules: set[Path], root: Path) -> set[Path]:
 def data_file(root: Path) -> Path:
     """The data the tutorials read; resolved by the tutorials' own rule."""
     make_importable(root)
-    from tutorial_code.gbm_data import data_path
+    from tutorial_code.data_paths import data_path
 
     return data_path()
 

@@ -35,7 +35,7 @@ def main():
     print("no helper here")
     # --8<-- [end:story]
 """
-# The cache asks the tutorials where their data lives, as the real gbm_data does.
+# The cache asks the tutorials where their data lives, as the real data_paths does.
 DATA_MODULE = """\
 import os
 from pathlib import Path
@@ -61,7 +61,7 @@ def project(tmp_path, monkeypatch):
         "tutorial_code/helper.py": HELPER,
         "tutorial_code/first.py": FIRST,
         "tutorial_code/second.py": SECOND,
-        "tutorial_code/gbm_data.py": DATA_MODULE,
+        "tutorial_code/data_paths.py": DATA_MODULE,
         "tutorial_code/data.csv": "a,b\n1,2\n",
         "requirements.txt": "torch==2.13.0\n",
         "hooks/tutorials.py": (ROOT / "hooks" / "tutorials.py").read_text(),

@@ -23,6 +23,8 @@ import torch
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from tutorial_code.data_paths import DATA_ENV_VAR, SHIPPED_DATA, data_path
+
 # --8<-- [start:constants]
 FEATURES = ["LINC00159", "EFTUD1P1", "C20orf202", "KRT17P8", "RPL7L1P9"]
 LABEL = "smoking_status"  # 0 = non-smoker, 1 = smoker
@@ -30,8 +32,6 @@ TEST_SIZE = 0.2
 SPLIT_SEED = 81
 # --8<-- [end:constants]
 
-DATA_ENV_VAR = "GBM_DATA"
-SHIPPED_DATA = Path(__file__).parent / "data" / "gbm_data.csv"
 SMOKING_COLUMN = "SMOKING_HISTORY"
 # Expression columns come first in the CSV; the clinical block starts here.
 FIRST_CLINICAL_COLUMN = "PATIENT_ID"
@@ -55,16 +55,6 @@ class MalformedRowsWarning(UserWarning):
 
 
 # ---------------------------------------------------------------- loading
-
-
-def data_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """The CSV to use: explicit ``path`` > ``$GBM_DATA`` > the shipped file."""
-    if path is not None:
-        return Path(path).expanduser()
-    from_env = os.environ.get(DATA_ENV_VAR)
-    if from_env:
-        return Path(from_env).expanduser()
-    return SHIPPED_DATA
 
 
 def _where_path_came_from(path: str | os.PathLike[str] | None) -> str:
