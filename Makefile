@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install serve build test screenshots bench clean
+.PHONY: install serve build test lint format links new-tutorial screenshots bench clean
 
 ## install: create .venv and install the pinned requirements (only when they changed)
 install: $(VENV)/.installed
@@ -15,15 +15,34 @@ $(VENV)/.installed: requirements.txt
 
 ## serve: install, then build and serve the site at http://127.0.0.1:8000
 serve: install
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+	SITE_URL=http://127.0.0.1:8000/ $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 ## build: install, then build the site into site/ (strict: any warning fails)
 build: install
 	$(BIN)/mkdocs build --strict
 
-## test: install, then run every test
+## test: install, then run every test (tutorials, build, links, lint, browser: all CI runs)
 test: install
 	$(BIN)/python -m pytest
+
+## lint: ruff (lint and format check) and codespell; the same as tests/test_lint.py and pre-commit
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/codespell
+
+## format: let ruff fix what it can and format the code
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## links: build, then check every link of site/ offline (external links are listed, not fetched)
+links: build
+	$(BIN)/python tools/check_links.py site
+
+## new-tutorial: start a tutorial page, module, test and nav entry: make new-tutorial NAME=my_topic [TITLE="My topic"]
+new-tutorial: install
+	$(BIN)/python tools/new_tutorial.py "$(NAME)" $(if $(TITLE),--title "$(TITLE)")
 
 ## screenshots: build, then save full-page PNGs of every page (light, dark, phone) in screenshots/
 screenshots: build

@@ -54,7 +54,15 @@ def notebook_markdown(text: str) -> str:
     return "\n".join(out).strip("\n")
 
 
+HEADING_ID = re.compile(
+    r"^(#{1,6}[ \t].*?)[ \t]*\{[ \t]*#([\w-]+)[^}\n]*\}[ \t]*$", re.M
+)
+
+
 def _attr_lists_removed(text: str) -> str:
+    """Drop attribute lists Jupyter can't read; a heading's own {#id} becomes an
+    anchor before it, so links to it (the learning objectives) keep working."""
+    text = HEADING_ID.sub(lambda m: f'<a id="{m[2]}"></a>\n\n{m[1]}', text)
     return re.sub(r"\{[ \t]*[:.#][^}\n]*\}", "", text)
 
 

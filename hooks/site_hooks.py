@@ -144,6 +144,20 @@ NOTEBOOK_REMOTE_SCRIPTS = re.compile(
 )
 
 
+def unique_heading_ids(html_text: str) -> str:
+    """Number repeated heading ids as the page's table of contents does
+    (background, background_1, ...): nbconvert gives both "Background"s one id."""
+    seen: dict[str, int] = {}
+
+    def renumber(match):
+        base = match[2]
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        return f'{match[1]}id="{base}_{count}"' if count else match[0]
+
+    return re.sub(r'(<h[1-6][^>]*?\s)id="([^"]+)"', renumber, html_text)
+
+
 def on_page_content(html_text, page, config, files, **kwargs):
     if page.file.src_uri.endswith(".ipynb"):
         stem = Path(page.file.src_uri).stem
@@ -151,7 +165,7 @@ def on_page_content(html_text, page, config, files, **kwargs):
             f'<p class="notebook-download"><a class="md-button" href="{stem}.ipynb" '
             f"download>Download {stem}.ipynb</a></p>"
         )
-        return download + NOTEBOOK_REMOTE_SCRIPTS.sub("", html_text)
+        return download + unique_heading_ids(NOTEBOOK_REMOTE_SCRIPTS.sub("", html_text))
     build = _builds.get(page.file.src_uri)
     for token, figure in (build.figures if build else {}).items():
         html_text, count = re.subn(rf"<p>{token}</p>", lambda _, f=figure: f, html_text)

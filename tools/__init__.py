@@ -1,0 +1,1 @@
+"""Contributor tools: the new-tutorial scaffold and the offline link check."""
