@@ -48,6 +48,32 @@ def page_run():
     return get
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tiny models train much faster on one thread, as the pages set it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def split():
+    """The pages' split of the shipped data: stratified 80/20, seed 81, scaled."""
+    from tutorial_code.gbm_data import (
+        FEATURES,
+        label_smoking_status,
+        load_gbm,
+        select_features,
+        split_and_scale,
+    )
+
+    X, y = select_features(label_smoking_status(load_gbm()), FEATURES)
+    return split_and_scale(X, y)
+
+
 # ------------------------------------------------------------------ background jobs
 
 

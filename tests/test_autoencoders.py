@@ -1,8 +1,6 @@
 """tutorial_code/autoencoders.py: the models, their losses and the page's claims."""
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -10,7 +8,6 @@ import torch
 from torch import nn
 from torch.distributions import Normal, kl_divergence
 
-from hooks.tutorials import ROOT
 from tutorial_code.autoencoders import (
     BETAS,
     HIDDEN,
@@ -31,28 +28,9 @@ from tutorial_code.autoencoders import (
 from tutorial_code.classifier import set_seed
 from tutorial_code.gbm_data import (
     FEATURES,
-    label_smoking_status,
-    load_gbm,
-    select_features,
-    split_and_scale,
 )
 
 N_FEATURES = len(FEATURES)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train much faster on one thread (as the pages do)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def split():
-    X, y = select_features(label_smoking_status(load_gbm()), FEATURES)
-    return split_and_scale(X, y)
 
 
 @pytest.fixture(scope="module")
@@ -245,18 +223,6 @@ def test_every_figure_has_a_title_and_axis_titles(page_run):
     for figure in loss_figures:
         names = [trace["name"] for trace in figure["data"]]
         assert names == ["Training loss", "Test loss"]
-
-
-def test_importing_the_module_prints_and_shows_nothing():
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", "import tutorial_code.autoencoders"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
 
 
 # ------------------------------------------------------------------ claims

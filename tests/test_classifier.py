@@ -1,7 +1,5 @@
 """tutorial_code/classifier.py: the shared toolkit, the MLP and the page's claims."""
 
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -9,7 +7,6 @@ import pytest
 import torch
 from torch import nn
 
-from hooks.tutorials import ROOT
 from tutorial_code.classifier import (
     MLP,
     accuracy,
@@ -24,26 +21,7 @@ from tutorial_code.classifier import (
 )
 from tutorial_code.gbm_data import (
     FEATURES,
-    label_smoking_status,
-    load_gbm,
-    select_features,
-    split_and_scale,
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train much faster on one thread (as the pages do)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def split():
-    X, y = select_features(label_smoking_status(load_gbm()), FEATURES)
-    return split_and_scale(X, y)
 
 
 @pytest.fixture(scope="module")
@@ -190,18 +168,6 @@ def test_figures_have_titles_and_training_and_test_curves():
     assert list(fig.data[0].x) == [1, 2, 3]
     fig = curve_figure(history, "accuracy", "Acc", "Accuracy")
     assert [t.name for t in fig.data] == ["Training accuracy", "Test accuracy"]
-
-
-def test_importing_the_module_prints_and_shows_nothing():
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", "import tutorial_code.classifier"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
 
 
 # ------------------------------------------------------------------ the page

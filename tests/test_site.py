@@ -5,6 +5,8 @@ import html
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import TUTORIAL_STEMS, build_site, page_file
@@ -125,6 +127,21 @@ def test_page_code_as_shown_runs_fresh_and_reproduces_the_page(
     run = page_run(stem)
     assert result.stdout == run.stdout
     assert figures == run.figures
+
+
+def test_tutorial_modules_import_without_printing_or_warning():
+    """Importing a tutorial module defines things; only main() tells the story."""
+    modules = sorted(p.stem for p in (ROOT / "tutorial_code").glob("*.py"))
+    imports = "; ".join(f"import tutorial_code.{m}" for m in modules if m != "__init__")
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", imports],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
 
 
 def test_a_warning_in_a_tutorial_is_an_error():
