@@ -50,8 +50,10 @@ screenshots: build
 
 ## bench: page weight and build-time benchmarks (targets are checked there, not in tests)
 bench: build
-	$(BIN)/python benchmarks/page_weight.py site
-	$(BIN)/python benchmarks/build_times.py
+	status=0; \
+	$(BIN)/python benchmarks/page_weight.py site || status=1; \
+	$(BIN)/python benchmarks/build_times.py || status=1; \
+	exit $$status
 
 ## clean: remove the built site and caches (the execution cache is safe to delete)
 clean:

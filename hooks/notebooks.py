@@ -10,6 +10,7 @@ mkdocs-jupyter renders the notebook), so no page embeds plotly.js.
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -23,6 +24,8 @@ ADMONITION = re.compile(
 CLAIM_MARK = re.compile(r"^[ \t]*<!--.*?-->[ \t]*\n?", re.MULTILINE)
 PAGE_LINK = re.compile(r"\]\((?:\./)?(\d\d_[\w-]+)\.md(#[\w-]+)?\)")
 LOCAL_IMAGE = re.compile(r"\]\((?:\./)?(img/[^)\s]+)\)")
+# Pages wrap images in <figure markdown> blocks, which Jupyter leaves unparsed.
+MARKDOWN_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)(?:\{[^}\n]*\})?")
 
 
 def notebook_markdown(text: str) -> str:
@@ -34,6 +37,12 @@ def notebook_markdown(text: str) -> str:
     text = CLAIM_MARK.sub("", text)
     text = PAGE_LINK.sub(lambda m: f"](../../{m[1]}/{m[2] or ''})", text)
     text = LOCAL_IMAGE.sub(lambda m: f"](../../{m[1]})", text)
+    text = MARKDOWN_IMAGE.sub(
+        lambda m: (
+            f'<img src="{m[2]}" alt="{html.escape(m[1])}" style="max-width: 100%">'
+        ),
+        text,
+    )
     out, quoting = [], None
     for line in text.splitlines():
         head = ADMONITION.match(line)

@@ -39,7 +39,12 @@ from hooks.tutorials import (  # noqa: E402
 log = logging.getLogger("mkdocs.hooks.tutorials")
 
 EXECUTE_ENV = "TUTORIALS_EXECUTE"  # "0": build without running any tutorial
-NOTEBOOK_DIR = Path(".cache") / "generated"  # notebooks/ lives here; git-ignored
+# notebooks/ lives here (git-ignored). Builds without execution write their
+# output-less notebooks elsewhere, so they never replace the executed ones.
+NOTEBOOK_DIR = {
+    True: Path(".cache/generated"),
+    False: Path(".cache/generated-unexecuted"),
+}
 
 
 @dataclass
@@ -89,12 +94,13 @@ def on_files(files, config, **kwargs):
             key[:10],
         )
         notebook_uri = f"notebooks/{page.stem}.ipynb"
-        write_notebook(root / NOTEBOOK_DIR / notebook_uri, markdown, run)
+        notebook_dir = root / NOTEBOOK_DIR[execute]
+        write_notebook(notebook_dir / notebook_uri, markdown, run)
         # A real File (not File.generated): mkdocs-jupyter's wrapper needs a src_dir.
         files.append(
             File(
                 notebook_uri,
-                src_dir=str(root / NOTEBOOK_DIR),
+                src_dir=str(notebook_dir),
                 dest_dir=config.site_dir,
                 use_directory_urls=config.use_directory_urls,
             )
@@ -144,6 +150,58 @@ NOTEBOOK_REMOTE_SCRIPTS = re.compile(
 )
 
 
+# Classes of JupyterLab and the libraries its theme bundles (Lumino, Blueprint,
+# CodeMirror); rules for ones a static notebook page never uses can go.
+NOTEBOOK_CLASS = re.compile(r"\.((?:jp|lm|p|bp3|cm)-[\w-]+|CodeMirror[\w-]*)")
+
+
+def _css_blocks(css: str):
+    """Top-level (prelude, body) pairs of a stylesheet; bodies keep their braces."""
+    depth, start, prelude_start = 0, 0, 0
+    for i, char in enumerate(css):
+        if char == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                yield css[prelude_start:start], css[start : i + 1]
+                prelude_start = i + 1
+
+
+def pruned_notebook_css(css: str, used: set[str]) -> str:
+    """Drop the JupyterLab theme rules that no element of the page uses:
+    mkdocs-jupyter inlines the whole theme (~570 KB) into every notebook page."""
+    kept = []
+    for prelude, body in _css_blocks(css):
+        if prelude.strip().startswith("@media") or prelude.strip().startswith(
+            "@supports"
+        ):
+            inner = pruned_notebook_css(body[1:-1], used)
+            if inner.strip():
+                kept.append(f"{prelude}{{{inner}}}")
+            continue
+        selectors = prelude.split(",")
+        if prelude.strip().startswith("@") or any(
+            set(NOTEBOOK_CLASS.findall(s)) <= used for s in selectors
+        ):
+            kept.append(prelude + body)
+    return "".join(kept)
+
+
+def slim_notebook_styles(html_text: str) -> str:
+    used = set(
+        re.findall(r"[\w-]+", " ".join(re.findall(r'class="([^"]*)"', html_text)))
+    )
+    return re.sub(
+        r"(<style[^>]*>)(.*?)(</style>)",
+        lambda m: m[1] + pruned_notebook_css(m[2], used) + m[3],
+        html_text,
+        flags=re.S,
+    )
+
+
 def unique_heading_ids(html_text: str) -> str:
     """Number repeated heading ids as the page's table of contents does
     (background, background_1, ...): nbconvert gives both "Background"s one id."""
@@ -165,7 +223,8 @@ def on_page_content(html_text, page, config, files, **kwargs):
             f'<p class="notebook-download"><a class="md-button" href="{stem}.ipynb" '
             f"download>Download {stem}.ipynb</a></p>"
         )
-        return download + unique_heading_ids(NOTEBOOK_REMOTE_SCRIPTS.sub("", html_text))
+        html_text = NOTEBOOK_REMOTE_SCRIPTS.sub("", html_text)
+        return download + slim_notebook_styles(unique_heading_ids(html_text))
     build = _builds.get(page.file.src_uri)
     for token, figure in (build.figures if build else {}).items():
         html_text, count = re.subn(rf"<p>{token}</p>", lambda _, f=figure: f, html_text)
