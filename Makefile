@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install serve build test lint format links new-tutorial screenshots bench clean
+.PHONY: install chromium serve build test lint format links new-tutorial screenshots bench clean
 
 ## install: create .venv and install the pinned requirements (only when they changed)
 install: $(VENV)/.installed
@@ -21,8 +21,20 @@ serve: install
 build: install
 	$(BIN)/mkdocs build --strict
 
+## chromium: the browser tests drive Debian's Chromium; install it when missing (apt, as root)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium at /usr/bin/chromium:"; \
+	    echo "  sudo apt-get install chromium    (Debian/Ubuntu)"; \
+	    exit 1; \
+	  fi; }
+
 ## test: install, then run every test (tutorials, build, links, lint, browser: all CI runs)
-test: install
+test: install chromium
 	$(BIN)/python -m pytest
 
 ## lint: ruff (lint and format check) and codespell; the same as tests/test_lint.py and pre-commit
