@@ -54,8 +54,22 @@
     };
   }
 
+  // Every axis a figure draws: those its layout names, plus one pair per
+  // dimension of a scatter matrix, which plotly creates without naming them.
+  function axisKeys(layout, data) {
+    const keys = new Set(Object.keys(layout).filter((k) => /^[xy]axis\d*$/.test(k)));
+    const splom = (data || []).find((trace) => trace.type === "splom");
+    const n = splom ? (splom.dimensions || []).length : 1;
+    for (let i = 1; i <= n; i++) {
+      const suffix = i === 1 ? "" : String(i);
+      keys.add("xaxis" + suffix);
+      keys.add("yaxis" + suffix);
+    }
+    return [...keys];
+  }
+
   // Apply palette defaults to every axis the figure has (scatter matrices have many).
-  function styledLayout(layout, width) {
+  function styledLayout(layout, width, data) {
     const base = paletteLayout();
     const styled = Object.assign({}, layout, {
       paper_bgcolor: base.paper_bgcolor,
@@ -66,8 +80,7 @@
       autosize: true,
     });
     delete styled.width;
-    const axes = Object.keys(layout).filter((k) => /^[xy]axis\d*$/.test(k));
-    for (const key of axes.length ? axes : ["xaxis", "yaxis"]) {
+    for (const key of axisKeys(layout, data)) {
       styled[key] = Object.assign({}, layout[key], base.xaxis);
     }
     const narrow = narrowLayout(layout, width);
@@ -80,7 +93,7 @@
     const spec = JSON.parse(figure.querySelector(".plotly-data").textContent);
     target._spec = spec;
     target._narrow = target.clientWidth < 600;
-    const layout = styledLayout(spec.layout || {}, target.clientWidth);
+    const layout = styledLayout(spec.layout || {}, target.clientWidth, spec.data);
     return Plotly.newPlot(target, spec.data, layout, {
       responsive: true,
       displaylogo: false,
@@ -91,7 +104,8 @@
     if (!target._spec) return;
     target._narrow = target.clientWidth < 600;
     // react, not relayout: keys the narrow layout added must also go away again.
-    Plotly.react(target, target.data, styledLayout(target._spec.layout || {}, target.clientWidth));
+    const spec = target._spec;
+    Plotly.react(target, target.data, styledLayout(spec.layout || {}, target.clientWidth, spec.data));
   }
 
   function restyleAll() {
