@@ -212,14 +212,21 @@ def test_comparison_mlp_equals_the_classifier_page(page, page_run):
 
 def test_every_figure_has_a_title_and_axis_titles(page_run):
     figures = page_run("autoencoders").figures
-    assert len(figures) == 6
+    assert len(figures) == 7
     for figure in figures:
         layout = figure["layout"]
         assert layout["title"]["text"]
         assert layout["xaxis"]["title"]["text"]
         assert layout["yaxis"]["title"]["text"]
-    loss_figures = [f for f in figures if "loss" in f["layout"]["title"]["text"]]
+    loss_figures = [
+        f
+        for f in figures
+        if "loss" in f["layout"]["title"]["text"]
+        and "each β" not in f["layout"]["title"]["text"]
+    ]
     assert len(loss_figures) == 4  # autoencoder, its head, the VAE, its head
+    sweep = next(f for f in figures if "each β" in f["layout"]["title"]["text"])
+    assert len(sweep["data"]) == 2 * len(BETAS)  # training and test curve per β
     for figure in loss_figures:
         names = [trace["name"] for trace in figure["data"]]
         assert names == ["Training loss", "Test loss"]

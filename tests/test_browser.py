@@ -187,7 +187,8 @@ def test_every_figure_is_drawn_with_its_titles(loaded):
     autoencoders = next(
         figs for url, figs in drawn.items() if url == "03_autoencoders/"
     )
-    assert len(autoencoders) >= 6  # overfitting, AE, AE head, VAE, latents, VAE head
+    # overfitting, AE, AE head, VAE, the β sweep, latents, VAE head
+    assert len(autoencoders) == 7
 
 
 def test_every_image_loads_and_is_described(loaded):

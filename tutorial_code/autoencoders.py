@@ -349,6 +349,33 @@ def main():
     print(beta_table.round(3).to_string())
     # --8<-- [end:beta_sweep]
 
+    # --8<-- [start:beta_loss_plot]
+    fig = go.Figure()
+    for i, (beta, (_, history)) in enumerate(vae_runs.items()):
+        color = px.colors.qualitative.Plotly[i]  # one colour per β
+        epochs = list(range(1, len(history["train_loss"]) + 1))
+        for part, label, dash in (
+            ("train", "Training", "solid"),
+            ("test", "Test", "dot"),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=history[f"{part}_loss"],
+                    mode="lines",
+                    line={"color": color, "dash": dash},
+                    name=f"{label} loss, β = {beta:g}",
+                )
+            )
+    fig.update_layout(
+        title="VAE loss vs. epoch for each β",
+        xaxis_title="Epoch",
+        yaxis_title="Loss",
+        template="plotly_white",
+    )
+    fig.show()
+    # --8<-- [end:beta_loss_plot]
+
     # --8<-- [start:latent_plot]
     latents = pd.concat(
         [
