@@ -140,7 +140,7 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
 
 # mkdocs-jupyter's notebook template loads MathJax (an empty src when no CDN URL
 # is configured) and, for Mermaid diagrams, modules from a CDN. The site's own
-# MathJax 3 typesets notebook pages (mathjax-config.js), offline; we have no
+# MathJax 3 typesets notebook pages (math-config.js), offline; we have no
 # Mermaid cells.
 NOTEBOOK_REMOTE_SCRIPTS = re.compile(
     r"<!-- Load mathjax -->\s*<script[^>]*>\s*</script>"
