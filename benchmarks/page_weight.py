@@ -109,7 +109,7 @@ class Traffic:
 TRAFFIC = Traffic()
 
 
-class CachingHandler(browser._QuietHandler):
+class CachingHandler(browser.QuietHandler):
     """The test server, plus the cache headers a static host would send."""
 
     def end_headers(self):
@@ -126,9 +126,7 @@ class CachingHandler(browser._QuietHandler):
 
 
 def serve_with_cache_headers(site_dir: Path):
-    # tests/browser.py's serve() builds its handler from this module-level name.
-    browser._QuietHandler = CachingHandler
-    return browser.serve(site_dir)
+    return browser.serve(site_dir, handler_class=CachingHandler)
 
 
 # ------------------------------------------------------------------ measuring

@@ -29,15 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PALETTE_NAMES = {"default": "light", "slate": "dark"}
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
 
 @contextlib.contextmanager
-def serve(site_dir: Path):
+def serve(site_dir: Path, handler_class=QuietHandler):
     """Serve site_dir on 127.0.0.1 on a free port; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(site_dir))
+    handler = functools.partial(handler_class, directory=str(site_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
