@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from hooks import cache
-from hooks.tutorials import ROOT
+from hooks.tutorials import ROOT, forget_tutorial_modules
 
 HELPER = """\
 # --8<-- [start:helper]
@@ -75,20 +75,16 @@ def project(tmp_path, monkeypatch):
     monkeypatch.delenv(cache.RERUN_ENV, raising=False)
     monkeypatch.delenv("GBM_DATA", raising=False)
     saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] == "tutorial_code"}
-    for name in saved:
-        del sys.modules[name]
+    forget_tutorial_modules()
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path
-    for name in [n for n in sys.modules if n.split(".")[0] == "tutorial_code"]:
-        del sys.modules[name]
+    forget_tutorial_modules()
     sys.modules.update(saved)
 
 
 def run(project, page="01_first"):
     """(reused?, stdout) of one cached run, as a build does it."""
-    # A build forgets imported tutorial modules first, so edits are seen.
-    for name in [n for n in sys.modules if n.startswith("tutorial_code.")]:
-        del sys.modules[name]
+    forget_tutorial_modules()  # as a build does first, so edits are seen
     result, _, reused = cache.cached_run(project / "docs" / f"{page}.md", project)
     return reused, result.stdout
 
