@@ -21,9 +21,9 @@ from tutorial_code.autoencoders import (
     fit_vae,
     kl_to_standard_normal,
     reconstruction_error,
-    vae_kl,
     vae_loss,
-    vae_reconstruction,
+    vae_scores,
+    vae_terms,
 )
 from tutorial_code.classifier import set_seed
 from tutorial_code.gbm_data import (
@@ -124,12 +124,16 @@ def test_beta_weights_the_kl_term():
     torch.manual_seed(0)
     model = VAE(N_FEATURES).eval()
     batch = batch_of(torch.randn(10, N_FEATURES))
-    kl = vae_kl(model, batch)
+    _, rec, kl = vae_terms(model, batch)
     assert kl > 0
-    rec = vae_reconstruction(model, batch)
     for beta in (0.0, 0.5, 3.0):
+        scores = vae_scores(model, batch, beta=beta)
+        assert scores["reconstruction"] == pytest.approx(rec.item())
+        assert scores["kl"] == pytest.approx(kl.item())
+        expected = rec.item() + beta * kl.item()
+        assert scores["loss"] == pytest.approx(expected, rel=1e-5)
         assert vae_loss(model, batch, beta=beta).item() == pytest.approx(
-            rec + beta * kl, rel=1e-5
+            expected, rel=1e-5
         )
 
 

@@ -9,9 +9,9 @@ from torch import nn
 
 from tutorial_code.classifier import (
     MLP,
-    accuracy,
     classification_loss,
     classification_metrics,
+    classification_scores,
     curve_figure,
     evaluate,
     loss_figure,
@@ -60,20 +60,22 @@ def test_classification_loss_is_bce_of_sigmoid_of_logits():
     assert torch.isclose(classification_loss(model, (x, y)), by_hand, atol=1e-6)
 
 
-def test_accuracy_thresholds_logits_at_zero():
+def test_scores_threshold_logits_at_zero_and_match_the_loss():
     class Fixed(nn.Module):
         def forward(self, x):
             return x[:, 0]
 
     x = torch.tensor([[-1.0], [0.5], [2.0], [-0.1]])
     y = torch.tensor([0.0, 1.0, 0.0, 0.0])
-    assert accuracy(Fixed(), (x, y)) == pytest.approx(0.75)
+    scores = classification_scores(Fixed(), (x, y))
+    assert scores["accuracy"] == pytest.approx(0.75)
+    assert scores["loss"] == pytest.approx(classification_loss(Fixed(), (x, y)).item())
 
 
 # ------------------------------------------------------------------ training
 
 
-def test_train_records_loss_and_monitors_every_epoch():
+def test_train_records_every_score_every_epoch():
     train_batch, test_batch = toy_batches()
     history = train(
         MLP(3),
@@ -81,7 +83,7 @@ def test_train_records_loss_and_monitors_every_epoch():
         train_batch,
         test_batch,
         epochs=7,
-        monitor={"accuracy": accuracy},
+        scores=classification_scores,
     )
     assert set(history) == {
         "train_loss",
@@ -90,6 +92,23 @@ def test_train_records_loss_and_monitors_every_epoch():
         "test_accuracy",
     }
     assert all(len(values) == 7 for values in history.values())
+
+
+def test_train_scores_each_batch_with_one_forward_pass():
+    """Per epoch: one pass to train, then one per batch for all the scores."""
+    train_batch, test_batch = toy_batches()
+    model = MLP(3)
+    calls = []
+    model.register_forward_hook(lambda *_: calls.append(1))
+    train(
+        model,
+        classification_loss,
+        train_batch,
+        test_batch,
+        epochs=5,
+        scores=classification_scores,
+    )
+    assert len(calls) == 5 * 3
 
 
 def test_train_lowers_the_loss():

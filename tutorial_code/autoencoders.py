@@ -19,8 +19,8 @@ from tutorial_code.classifier import (
     EPOCHS,
     MLP,
     SEED,
-    accuracy,
     classification_loss,
+    classification_scores,
     evaluate,
     loss_figure,
     metrics_table,
@@ -163,7 +163,7 @@ def fit_code_classifier(model: nn.Module, split, seed: int = SEED):
         train_batch,
         test_batch,
         seed=seed,
-        monitor={"accuracy": accuracy},
+        scores=classification_scores,
     )
     return head, history
 
@@ -216,20 +216,27 @@ def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
     return per_sample.mean()
 
 
-def vae_loss(model: VAE, batch, beta: float = 1.0) -> torch.Tensor:
+def vae_terms(model: VAE, batch, beta: float = 1.0):
+    """(loss, reconstruction, KL) from one forward pass; loss = rec + β·KL."""
     x, _ = batch
     x_hat, mu, logvar = model(x)
-    return reconstruction_error(x_hat, x) + beta * kl_to_standard_normal(mu, logvar)
+    reconstruction = reconstruction_error(x_hat, x)
+    kl = kl_to_standard_normal(mu, logvar)
+    return reconstruction + beta * kl, reconstruction, kl
 
 
-def vae_reconstruction(model: VAE, batch) -> float:
-    x, _ = batch
-    return reconstruction_error(model(x)[0], x).item()
+def vae_loss(model: VAE, batch, beta: float = 1.0) -> torch.Tensor:
+    return vae_terms(model, batch, beta)[0]
 
 
-def vae_kl(model: VAE, batch) -> float:
-    x, _ = batch
-    return kl_to_standard_normal(*model.encode(x)).item()
+def vae_scores(model: VAE, batch, beta: float = 1.0) -> dict[str, float]:
+    """The loss and both of its terms, for the training history."""
+    loss, reconstruction, kl = vae_terms(model, batch, beta)
+    return {
+        "loss": loss.item(),
+        "reconstruction": reconstruction.item(),
+        "kl": kl.item(),
+    }
 
 
 # --8<-- [end:vae_loss]
@@ -247,7 +254,7 @@ def fit_vae(split, beta: float = 1.0, seed: int = SEED, epochs: int = EPOCHS):
         test_batch=(split.X_test, split.y_test),
         epochs=epochs,
         seed=seed,
-        monitor={"reconstruction": vae_reconstruction, "kl": vae_kl},
+        scores=partial(vae_scores, beta=beta),
     )
     return model, history
 

@@ -69,10 +69,15 @@ def classification_loss(model: nn.Module, batch) -> torch.Tensor:
     return bce_with_logits(model(x), y)
 
 
-def accuracy(model: nn.Module, batch) -> float:
-    """Share of samples whose predicted class (logit > 0) matches the label."""
+def classification_scores(model: nn.Module, batch) -> dict[str, float]:
+    """Loss and accuracy from one forward pass. Accuracy is the share of
+    samples whose predicted class (logit > 0 means smoker) matches the label."""
     x, y = batch
-    return ((model(x) > 0).float() == y).float().mean().item()
+    logits = model(x)
+    return {
+        "loss": bce_with_logits(logits, y).item(),
+        "accuracy": ((logits > 0).float() == y).float().mean().item(),
+    }
 
 
 # --8<-- [end:classification_loss]
@@ -87,18 +92,19 @@ def train(
     epochs: int = EPOCHS,
     lr: float = LEARNING_RATE,
     seed: int = SEED,
-    monitor: dict | None = None,
+    scores=None,
 ) -> dict[str, list[float]]:
     """Full-batch Adam on `loss_fn(model, batch)`; returns per-epoch history.
 
-    `monitor` maps a name to a function `(model, batch) -> float` that is
-    recorded on both batches every epoch, next to the loss.
+    `scores(model, batch)` returns a dict of named numbers, computed in one
+    forward pass; it is recorded on both batches every epoch. By default it
+    is just the loss.
     """
     set_seed(seed)
-    monitor = {"loss": lambda m, b: loss_fn(m, b).item(), **(monitor or {})}
+    scores = scores or (lambda m, b: {"loss": loss_fn(m, b).item()})
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=lr)
-    history = {f"{part}_{name}": [] for name in monitor for part in ("train", "test")}
+    history = {}
     for _ in range(epochs):
         model.train()
         optimizer.zero_grad()
@@ -108,9 +114,9 @@ def train(
         # so that the two curves can be compared.
         model.eval()
         with torch.no_grad():
-            for name, measure in monitor.items():
-                history[f"train_{name}"].append(measure(model, train_batch))
-                history[f"test_{name}"].append(measure(model, test_batch))
+            for part, batch in (("train", train_batch), ("test", test_batch)):
+                for name, value in scores(model, batch).items():
+                    history.setdefault(f"{part}_{name}", []).append(value)
     return history
 
 
@@ -184,7 +190,7 @@ def train_mlp(split, seed: int = SEED, epochs: int = EPOCHS):
         test_batch=(split.X_test, split.y_test),
         epochs=epochs,
         seed=seed,
-        monitor={"accuracy": accuracy},
+        scores=classification_scores,
     )
     return model, history
 
