@@ -156,17 +156,35 @@ def load(
     return PageRun(str(page), cells, namespace={}, seconds=body["seconds"])
 
 
+def lookup(
+    page: Path, root: Path = ROOT, cache_dir: Path | None = None
+) -> tuple[list[Section], str, PageRun | None]:
+    """(sections, key, cached run or None) for a page; None also when
+    TUTORIALS_RERUN=1 asks for a fresh run."""
+    cache_dir = cache_dir or root / CACHE_DIR
+    sections = page_sections(page.read_text(encoding="utf-8"), root)
+    key = cache_key(sections, root)
+    if os.environ.get(RERUN_ENV) == "1":
+        return sections, key, None
+    return sections, key, load(page, key, sections, cache_dir)
+
+
+def run_and_save(page: Path, key: str, root: Path, cache_dir: Path) -> float:
+    """Run a page and store its entry; returns the run's seconds. Workers call
+    this (a PageRun's namespace cannot travel between processes)."""
+    run = run_page(page, root)
+    save(run, key, page, cache_dir)
+    return run.seconds
+
+
 def cached_run(
     page: Path, root: Path = ROOT, cache_dir: Path | None = None
 ) -> tuple[PageRun, str, bool]:
     """(run, key, reused): the page's run, reused while its inputs are unchanged."""
     cache_dir = cache_dir or root / CACHE_DIR
-    sections = page_sections(page.read_text(encoding="utf-8"), root)
-    key = cache_key(sections, root)
-    if os.environ.get(RERUN_ENV) != "1":
-        hit = load(page, key, sections, cache_dir)
-        if hit is not None:
-            return hit, key, True
+    _, key, hit = lookup(page, root, cache_dir)
+    if hit is not None:
+        return hit, key, True
     run = run_page(page, root)
     save(run, key, page, cache_dir)
     return run, key, False

@@ -1,8 +1,10 @@
 """MkDocs hooks (registered in mkdocs.yml): tutorials run during the build.
 
-on_files runs (or reuses from the execution cache) every tutorial page once,
-writes its notebook, and adds MathJax and plotly.js from their installed
-packages; on_page_markdown / on_page_content then place each page's outputs,
+on_files reuses each tutorial page's cached run or hands the page to a worker
+process (hooks/workers.py), and adds MathJax and plotly.js from their
+installed packages. MkDocs renders the other pages meanwhile; on_pre_page waits
+for a page's run only when that page (or its notebook) is reached, and writes
+the notebook. on_page_markdown / on_page_content then place the page's outputs,
 figures and a footer. The runner itself is hooks/tutorials.py.
 """
 
@@ -12,6 +14,7 @@ import logging
 import os
 import re
 import sys
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,18 +26,20 @@ if str(ROOT) not in sys.path:
 
 from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
-from mkdocs.structure.files import File  # noqa: E402
+from mkdocs.structure.files import File, Files  # noqa: E402
 
-from hooks.cache import cached_run  # noqa: E402
+from hooks.cache import CACHE_DIR, load, lookup  # noqa: E402
 from hooks.notebooks import write_notebook  # noqa: E402
 from hooks.tutorials import (  # noqa: E402
     SNIPPET_FENCE,
     PageRun,
+    Section,
     TutorialError,
     forget_tutorial_modules,
     insert_results,
     unexecuted_run,
 )
+from hooks.workers import discard_runners, shared_runner  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.tutorials")
 
@@ -49,69 +54,151 @@ NOTEBOOK_DIR = {
 
 @dataclass
 class PageBuild:
-    run: PageRun
-    key: str
-    reused: bool
-    notebook: str  # src_uri of the generated notebook
+    page: Path
+    root: Path
+    notebook_uri: str  # src_uri of the generated notebook
+    notebook_dir: Path
+    sections: list[Section] = field(default_factory=list)
+    key: str = ""  # empty when execution is off
+    run: PageRun | None = None  # None while a worker is still running the page
+    pending: Future | None = None
+    reused: bool = False
+    ready: bool = False  # run available and notebook written
     figures: dict[str, str] = field(default_factory=dict)
 
 
-_builds: dict[str, PageBuild] = {}
+_started: dict[Path, PageBuild] = {}  # by page path, from on_config
+_builds: dict[str, PageBuild] = {}  # by src_uri of the tutorial page
+_by_notebook: dict[str, PageBuild] = {}  # by src_uri of its notebook
+
+
+def start_page(page: Path, root: Path, execute: bool) -> PageBuild:
+    """Reuse the page's cached run, or hand the page to a worker right away.
+    A failure is kept and reported when MkDocs reaches the page."""
+    build = PageBuild(
+        page, root, f"notebooks/{page.stem}.ipynb", root / NOTEBOOK_DIR[execute]
+    )
+    try:
+        if not execute:
+            build.run = unexecuted_run(page, root)
+        else:
+            build.sections, build.key, build.run = lookup(page, root)
+            build.reused = build.run is not None
+            if build.run is None:
+                runner = shared_runner(root)
+                build.pending = runner.submit(page, build.key, root / CACHE_DIR)
+    except TutorialError as exc:
+        build.pending = Future()
+        build.pending.set_exception(exc)
+    return build
+
+
+def is_tutorial(page: Path) -> bool:
+    return page.suffix == ".md" and bool(
+        SNIPPET_FENCE.search(page.read_text(encoding="utf-8"))
+    )
+
+
+def on_config(config, **kwargs):
+    """Start the tutorial pages now: the workers' imports take seconds, and
+    MkDocs has a second of work of its own before on_files."""
+    _started.clear()
+    root = Path(config.config_file_path).resolve().parent
+    execute = os.environ.get(EXECUTE_ENV, "1") != "0"
+    for page in sorted(Path(config.docs_dir).rglob("*.md")):
+        if is_tutorial(page):
+            _started[page.resolve()] = start_page(page.resolve(), root, execute)
 
 
 def on_pre_build(config, **kwargs):
     forget_tutorial_modules()
     _builds.clear()
+    _by_notebook.clear()
 
 
 @event_priority(100)  # before mkdocs-jupyter converts the .ipynb files it finds
 def on_files(files, config, **kwargs):
+    """Add each tutorial page's notebook, and MathJax and plotly.js.
+
+    Pages still waiting for their run are moved to the end of the reading
+    order, so MkDocs renders everything else while their code runs."""
     for src_uri, path in vendor_assets():
         files.append(File.generated(config, src_uri, abs_src_path=str(path)))
     root = Path(config.config_file_path).resolve().parent
     execute = os.environ.get(EXECUTE_ENV, "1") != "0"
+    waiting = []
     for file in list(files.documentation_pages()):
-        page = Path(file.abs_src_path or "")
-        if page.suffix != ".md":
+        page = Path(file.abs_src_path or "").resolve()
+        if not is_tutorial(page):
             continue
-        markdown = page.read_text(encoding="utf-8")
-        if not SNIPPET_FENCE.search(markdown):
-            continue
-        try:
-            if execute:
-                run, key, reused = cached_run(page, root)
-            else:
-                run, key, reused = unexecuted_run(page, root), "", False
-        except TutorialError as exc:
-            raise PluginError(
-                f"Tutorial failed on page {file.src_uri}:\n  {exc}"
-            ) from None
-        log.info(
-            "%s: %s (%.2f s, key %s)",
-            file.src_uri,
-            "reused cached run" if reused else ("ran" if execute else "not executed"),
-            run.seconds,
-            key[:10],
-        )
-        notebook_uri = f"notebooks/{page.stem}.ipynb"
-        notebook_dir = root / NOTEBOOK_DIR[execute]
-        write_notebook(notebook_dir / notebook_uri, markdown, run)
+        build = _started.pop(page, None) or start_page(page, root, execute)
+        if build.pending is not None:
+            waiting += [file.src_uri, build.notebook_uri]
         # A real File (not File.generated): mkdocs-jupyter's wrapper needs a src_dir.
         files.append(
             File(
-                notebook_uri,
-                src_dir=str(notebook_dir),
+                build.notebook_uri,
+                src_dir=str(build.notebook_dir),
                 dest_dir=config.site_dir,
                 use_directory_urls=config.use_directory_urls,
             )
         )
-        _builds[file.src_uri] = PageBuild(run, key, reused, notebook_uri)
-    return files
+        _builds[file.src_uri] = _by_notebook[build.notebook_uri] = build
+    return Files(
+        [f for f in files if f.src_uri not in waiting]
+        + [f for uri in waiting for f in files if f.src_uri == uri]
+    )
+
+
+def page_ready(build: PageBuild) -> None:
+    """Make the page's run available, waiting for its worker if need be, and
+    write its notebook."""
+    if build.ready:
+        return
+    if build.pending is not None:
+        try:
+            build.pending.result()
+            build.run = load(
+                build.page, build.key, build.sections, build.root / CACHE_DIR
+            )
+            if build.run is None:
+                raise TutorialError(
+                    "a worker ran the page, but its cache entry is missing or "
+                    "damaged (was .cache/ deleted during the build?)"
+                )
+        except TutorialError as exc:
+            page = build.page.relative_to(build.root)
+            raise PluginError(f"Tutorial failed on page {page}:\n  {exc}") from None
+        build.pending = None
+    log.info(
+        "%s: %s (%.2f s, key %s)",
+        build.page.name,
+        ("reused cached run" if build.reused else "ran")
+        if build.key
+        else "not executed",
+        build.run.seconds,
+        build.key[:10],
+    )
+    notebook = build.notebook_dir / build.notebook_uri
+    write_notebook(notebook, build.page.read_text(encoding="utf-8"), build.run)
+    build.ready = True
+
+
+@event_priority(100)  # before mkdocs-jupyter reads the notebook
+def on_pre_page(page, config, files, **kwargs):
+    uri = page.file.src_uri
+    build = _builds.get(uri) or _by_notebook.get(uri)
+    if build is not None:
+        page_ready(build)
+
+
+def on_build_error(error, **kwargs):
+    discard_runners()
 
 
 def footer(build: PageBuild, page_url: str) -> str:
     """sphinx-gallery style: how long the code took, the cache key, the notebook."""
-    stem = Path(build.notebook).stem
+    stem = Path(build.notebook_uri).stem
     depth = page_url.count("/")
     download = "../" * depth + f"notebooks/{stem}/{stem}.ipynb"
     if build.key:
@@ -124,7 +211,7 @@ def footer(build: PageBuild, page_url: str) -> str:
         ran = "This page's code was not executed in this build."
     return (
         '\n\n<div class="tutorial-footer" markdown>\n'
-        f"{ran} [Open this page as a notebook]({build.notebook}) or "
+        f"{ran} [Open this page as a notebook]({build.notebook_uri}) or "
         f'<a href="{download}" download>download the .ipynb</a>.\n</div>\n'
     )
 

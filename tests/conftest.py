@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from hooks.tutorials import ROOT, SNIPPET_FENCE, page_as_script, run_page
+from hooks.cache import RERUN_ENV
+from hooks.tutorials import (
+    ROOT,
+    SNIPPET_FENCE,
+    forget_tutorial_modules,
+    page_as_script,
+    run_page,
+)
 
 MKDOCS = Path(sys.executable).with_name("mkdocs")
 DOCS = ROOT / "docs"
@@ -72,6 +79,78 @@ def split():
 
     X, y = select_features(label_smoking_status(load_gbm()), FEATURES)
     return split_and_scale(X, y)
+
+
+# ------------------------------------------------------------------ a tiny project
+
+HELPER = """\
+# --8<-- [start:helper]
+def double(x):
+    return 2 * x
+# --8<-- [end:helper]
+"""
+FIRST = """\
+# --8<-- [start:imports]
+from tutorial_code.helper import double
+# --8<-- [end:imports]
+
+def main():
+    # --8<-- [start:story]
+    print("double of 21 is", double(21))
+    # --8<-- [end:story]
+"""
+SECOND = """\
+def main():
+    # --8<-- [start:story]
+    print("no helper here")
+    # --8<-- [end:story]
+"""
+# The cache asks the tutorials where their data lives, as the real data_paths does.
+DATA_MODULE = """\
+import os
+from pathlib import Path
+
+def data_path(path=None):
+    shipped = Path(__file__).with_name("data.csv")
+    return Path(path or os.environ.get("GBM_DATA") or shipped)
+"""
+
+
+def fence(module, section):
+    return f'```python\n--8<-- "tutorial_code/{module}.py:{section}"\n```\n'
+
+
+@pytest.fixture
+def tiny_project(tmp_path, monkeypatch):
+    """A throwaway project (two pages, three small modules, no torch) whose
+    tutorial_code shadows the real one for the test."""
+    (tmp_path / "tutorial_code").mkdir()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "hooks").mkdir()
+    files = {
+        "tutorial_code/__init__.py": "",
+        "tutorial_code/helper.py": HELPER,
+        "tutorial_code/first.py": FIRST,
+        "tutorial_code/second.py": SECOND,
+        "tutorial_code/data_paths.py": DATA_MODULE,
+        "tutorial_code/data.csv": "a,b\n1,2\n",
+        "requirements.txt": "torch==2.13.0\n",
+        "hooks/tutorials.py": (ROOT / "hooks" / "tutorials.py").read_text(),
+        "docs/01_first.md": "# First\n\nSome prose.\n\n"
+        + fence("first", "imports")
+        + fence("first", "story"),
+        "docs/02_second.md": "# Second\n\n" + fence("second", "story"),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.delenv(RERUN_ENV, raising=False)
+    monkeypatch.delenv("GBM_DATA", raising=False)
+    saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] == "tutorial_code"}
+    forget_tutorial_modules()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    forget_tutorial_modules()
+    sys.modules.update(saved)
 
 
 # ------------------------------------------------------------------ background jobs

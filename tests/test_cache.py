@@ -1,85 +1,22 @@
 """The execution cache: reuse a page's run until one of its inputs changes.
 
-Runs a tiny project (two pages, three small modules, no torch) so that every
-case below costs milliseconds.
+Runs the tiny project of conftest.py (two pages, three small modules, no
+torch) so that every case below costs milliseconds.
 """
 
 import json
-import sys
 import textwrap
 
 import pytest
+from conftest import HELPER, fence
 
 from hooks import cache
 from hooks.tutorials import ROOT, forget_tutorial_modules
 
-HELPER = """\
-# --8<-- [start:helper]
-def double(x):
-    return 2 * x
-# --8<-- [end:helper]
-"""
-FIRST = """\
-# --8<-- [start:imports]
-from tutorial_code.helper import double
-# --8<-- [end:imports]
-
-def main():
-    # --8<-- [start:story]
-    print("double of 21 is", double(21))
-    # --8<-- [end:story]
-"""
-SECOND = """\
-def main():
-    # --8<-- [start:story]
-    print("no helper here")
-    # --8<-- [end:story]
-"""
-# The cache asks the tutorials where their data lives, as the real data_paths does.
-DATA_MODULE = """\
-import os
-from pathlib import Path
-
-def data_path(path=None):
-    shipped = Path(__file__).with_name("data.csv")
-    return Path(path or os.environ.get("GBM_DATA") or shipped)
-"""
-
-
-def fence(module, section):
-    return f'```python\n--8<-- "tutorial_code/{module}.py:{section}"\n```\n'
-
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A throwaway project whose tutorial_code shadows the real one for the test."""
-    (tmp_path / "tutorial_code").mkdir()
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "hooks").mkdir()
-    files = {
-        "tutorial_code/__init__.py": "",
-        "tutorial_code/helper.py": HELPER,
-        "tutorial_code/first.py": FIRST,
-        "tutorial_code/second.py": SECOND,
-        "tutorial_code/data_paths.py": DATA_MODULE,
-        "tutorial_code/data.csv": "a,b\n1,2\n",
-        "requirements.txt": "torch==2.13.0\n",
-        "hooks/tutorials.py": (ROOT / "hooks" / "tutorials.py").read_text(),
-        "docs/01_first.md": "# First\n\nSome prose.\n\n"
-        + fence("first", "imports")
-        + fence("first", "story"),
-        "docs/02_second.md": "# Second\n\n" + fence("second", "story"),
-    }
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    monkeypatch.delenv(cache.RERUN_ENV, raising=False)
-    monkeypatch.delenv("GBM_DATA", raising=False)
-    saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] == "tutorial_code"}
-    forget_tutorial_modules()
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield tmp_path
-    forget_tutorial_modules()
-    sys.modules.update(saved)
+def project(tiny_project):
+    return tiny_project
 
 
 def run(project, page="01_first"):

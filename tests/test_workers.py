@@ -1,0 +1,124 @@
+"""Pages run in worker processes during the build (hooks/workers.py).
+
+Uses the tiny project of conftest.py: no torch, so the worker server starts
+in a fraction of a second.
+"""
+
+import textwrap
+import time
+
+import pytest
+
+from hooks import cache, workers
+from hooks.tutorials import ROOT, TutorialError
+
+
+def submit_all(project, runner, pages=("01_first", "02_second")):
+    """{page: (future, sections, key)} for pages handed to the runner."""
+    submitted = {}
+    for name in pages:
+        page = project / "docs" / f"{name}.md"
+        sections, key, _ = cache.lookup(page, project)
+        future = runner.submit(page, key, project / cache.CACHE_DIR)
+        submitted[name] = (future, sections, key)
+    return submitted
+
+
+def stdout_from_cache(project, name, sections, key):
+    page = project / "docs" / f"{name}.md"
+    run = cache.load(page, key, sections, project / cache.CACHE_DIR)
+    assert run is not None, f"no valid cache entry for {name}"
+    return run.stdout
+
+
+def break_second_page(project, body):
+    """Make docs/02_second.md run `body` (indented code) as its only section."""
+    code = textwrap.indent(textwrap.dedent(body), " " * 4)
+    (project / "tutorial_code/second.py").write_text(
+        "def main():\n    # --8<-- [start:story]\n"
+        + code
+        + "    # --8<-- [end:story]\n"
+    )
+
+
+@pytest.mark.parametrize("count", [0, 2], ids=["in-process", "two-workers"])
+def test_pages_run_and_land_in_the_cache(tiny_project, count):
+    runner = workers.PageRunner(tiny_project, workers=count)
+    try:
+        submitted = submit_all(tiny_project, runner)
+        for name, (future, sections, key) in submitted.items():
+            assert future.result(timeout=60) >= 0
+            expected = {"01_first": "double of 21 is 42\n", "02_second": None}
+            out = stdout_from_cache(tiny_project, name, sections, key)
+            assert out == (expected[name] or "no helper here\n")
+    finally:
+        runner.close()
+
+
+def test_a_failing_page_names_module_and_line(tiny_project):
+    break_second_page(tiny_project, 'x = 1\nraise ValueError("broken in a worker")\n')
+    runner = workers.PageRunner(tiny_project, workers=2)
+    try:
+        future, *_ = submit_all(tiny_project, runner, ["02_second"])["02_second"]
+        with pytest.raises(TutorialError) as failure:
+            future.result(timeout=60)
+    finally:
+        runner.close()
+    message = str(failure.value)
+    assert "tutorial_code/second.py:4: ValueError: broken in a worker" in message
+    assert not (tiny_project / cache.CACHE_DIR / "02_second.json").exists()
+
+
+def test_a_worker_that_dies_is_reported_with_what_to_do(tiny_project):
+    break_second_page(tiny_project, "import os\nos._exit(3)\n")
+    runner = workers.PageRunner(tiny_project, workers=2)
+    try:
+        submitted = submit_all(tiny_project, runner)
+        assert submitted["01_first"][0].result(timeout=60) >= 0  # others unharmed
+        with pytest.raises(TutorialError) as failure:
+            submitted["02_second"][0].result(timeout=60)
+    finally:
+        runner.close()
+    message = str(failure.value)
+    assert "02_second.md died" in message
+    assert "exit status 3" in message
+    assert "TUTORIALS_WORKERS=0" in message
+
+
+def test_raw_writes_to_stdout_do_not_garble_the_replies(tiny_project):
+    break_second_page(tiny_project, 'import os\nos.write(1, b"{not json\\n")\n')
+    runner = workers.PageRunner(tiny_project, workers=1)
+    try:
+        submitted = submit_all(tiny_project, runner)
+        assert all(f.result(timeout=60) >= 0 for f, *_ in submitted.values())
+    finally:
+        runner.close()
+
+
+def test_cancelling_stops_running_pages(tiny_project):
+    break_second_page(tiny_project, "import time\ntime.sleep(60)\n")
+    runner = workers.PageRunner(tiny_project, workers=1)
+    future, *_ = submit_all(tiny_project, runner, ["02_second"])["02_second"]
+    time.sleep(0.5)  # let it start
+    started = time.perf_counter()
+    runner.close(cancel=True)
+    assert time.perf_counter() - started < 10
+    with pytest.raises(TutorialError, match="stopped before this page finished"):
+        future.result(timeout=10)
+
+
+def test_worker_count_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(workers.WORKERS_ENV, "3")
+    assert workers.worker_count() == 3
+    monkeypatch.setenv(workers.WORKERS_ENV, "two")
+    with pytest.raises(TutorialError, match="TUTORIALS_WORKERS='two' is not a number"):
+        workers.worker_count()
+    monkeypatch.delenv(workers.WORKERS_ENV)
+    assert 1 <= workers.worker_count() <= workers.MAX_DEFAULT_WORKERS
+
+
+def test_the_server_preloads_the_tutorials_libraries_but_not_their_code():
+    preload = workers.third_party_imports(ROOT)
+    for name in ("torch", "torch._dynamo", "pandas", "sklearn.model_selection"):
+        assert name in preload
+    assert not [n for n in preload if n.split(".")[0] in ("tutorial_code", "os", "csv")]
