@@ -110,8 +110,11 @@ class PageRunner:
         try:
             server.stdin.write(json.dumps(request) + "\n")
             server.stdin.flush()
-        except OSError:  # the server has died; its reply thread fails the future
-            pass
+        except OSError:  # the server is gone and will never answer
+            with self._lock:
+                orphan = self._futures.pop(request["id"], None)
+            if orphan is not None:
+                orphan.set_exception(server_gone())
         return future
 
     def _start_server(self) -> subprocess.Popen:
@@ -138,24 +141,24 @@ class PageRunner:
         with self._lock:  # the server is gone: nothing else will answer
             left, self._futures = self._futures, {}
         for future in left.values():
-            future.set_exception(
-                TutorialError(
-                    "the tutorial worker server stopped before this page "
-                    f"finished. Run the build with {WORKERS_ENV}=0 to run the "
-                    "page inside the build and see why."
-                )
-            )
+            future.set_exception(server_gone())
 
-    def close(self, cancel: bool = False) -> None:
-        """Let running pages finish (or, with cancel, stop them) and shut down."""
+    def close(self) -> None:
+        """Stop the server, and any page still running."""
         if self._server is None:
             return
-        if cancel:
-            self._server.terminate()
         with contextlib.suppress(OSError):
             self._server.stdin.close()
+        self._server.terminate()
         self._server.wait()
         self._server = None
+
+
+def server_gone() -> TutorialError:
+    return TutorialError(
+        "the tutorial worker server stopped before this page finished. Run the "
+        f"build with {WORKERS_ENV}=0 to run the page inside the build and see why."
+    )
 
 
 _shared: dict[Path, PageRunner] = {}
@@ -175,7 +178,7 @@ def discard_runners() -> None:
     while _shared:
         _, runner = _shared.popitem()
         atexit.unregister(runner.close)
-        runner.close(cancel=True)
+        runner.close()
 
 
 # ------------------------------------------------------------------ server side

@@ -95,13 +95,13 @@ def test_raw_writes_to_stdout_do_not_garble_the_replies(tiny_project):
         runner.close()
 
 
-def test_cancelling_stops_running_pages(tiny_project):
+def test_closing_the_runner_stops_running_pages(tiny_project):
     break_second_page(tiny_project, "import time\ntime.sleep(60)\n")
     runner = workers.PageRunner(tiny_project, workers=1)
     future, *_ = submit_all(tiny_project, runner, ["02_second"])["02_second"]
     time.sleep(0.5)  # let it start
     started = time.perf_counter()
-    runner.close(cancel=True)
+    runner.close()
     assert time.perf_counter() - started < 10
     with pytest.raises(TutorialError, match="stopped before this page finished"):
         future.result(timeout=10)
@@ -122,3 +122,17 @@ def test_the_server_preloads_the_tutorials_libraries_but_not_their_code():
     for name in ("torch", "torch._dynamo", "pandas", "sklearn.model_selection"):
         assert name in preload
     assert not [n for n in preload if n.split(".")[0] in ("tutorial_code", "os", "csv")]
+
+
+def test_a_page_submitted_after_the_server_died_fails_instead_of_hanging(tiny_project):
+    runner = workers.PageRunner(tiny_project, workers=1)
+    try:
+        first, *_ = submit_all(tiny_project, runner, ["01_first"])["01_first"]
+        assert first.result(timeout=60) >= 0
+        runner._server.kill()  # as the OOM killer would
+        runner._server.wait()
+        future, *_ = submit_all(tiny_project, runner, ["02_second"])["02_second"]
+        with pytest.raises(TutorialError, match="stopped before this page finished"):
+            future.result(timeout=10)
+    finally:
+        runner.close()
