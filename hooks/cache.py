@@ -169,12 +169,11 @@ def lookup(
     return sections, key, load(page, key, sections, cache_dir)
 
 
-def run_and_save(page: Path, key: str, root: Path, cache_dir: Path) -> float:
-    """Run a page and store its entry; returns the run's seconds. Workers call
-    this (a PageRun's namespace cannot travel between processes)."""
+def run_and_save(page: Path, key: str, root: Path, cache_dir: Path) -> PageRun:
+    """Run a page and store its entry under `key`."""
     run = run_page(page, root)
     save(run, key, page, cache_dir)
-    return run.seconds
+    return run
 
 
 def cached_run(
@@ -185,6 +184,4 @@ def cached_run(
     _, key, hit = lookup(page, root, cache_dir)
     if hit is not None:
         return hit, key, True
-    run = run_page(page, root)
-    save(run, key, page, cache_dir)
-    return run, key, False
+    return run_and_save(page, key, root, cache_dir), key, False

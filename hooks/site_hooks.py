@@ -93,6 +93,14 @@ def start_page(page: Path, root: Path, execute: bool) -> PageBuild:
     return build
 
 
+def project_root(config) -> Path:
+    return Path(config.config_file_path).resolve().parent
+
+
+def executing() -> bool:
+    return os.environ.get(EXECUTE_ENV, "1") != "0"
+
+
 def is_tutorial(page: Path) -> bool:
     return page.suffix == ".md" and bool(
         SNIPPET_FENCE.search(page.read_text(encoding="utf-8"))
@@ -103,8 +111,7 @@ def on_config(config, **kwargs):
     """Start the tutorial pages now: the workers' imports take seconds, and
     MkDocs has a second of work of its own before on_files."""
     _started.clear()
-    root = Path(config.config_file_path).resolve().parent
-    execute = os.environ.get(EXECUTE_ENV, "1") != "0"
+    root, execute = project_root(config), executing()
     for page in sorted(Path(config.docs_dir).rglob("*.md")):
         if is_tutorial(page):
             _started[page.resolve()] = start_page(page.resolve(), root, execute)
@@ -124,8 +131,7 @@ def on_files(files, config, **kwargs):
     order, so MkDocs renders everything else while their code runs."""
     for src_uri, path in vendor_assets():
         files.append(File.generated(config, src_uri, abs_src_path=str(path)))
-    root = Path(config.config_file_path).resolve().parent
-    execute = os.environ.get(EXECUTE_ENV, "1") != "0"
+    root, execute = project_root(config), executing()
     waiting = []
     for file in list(files.documentation_pages()):
         page = Path(file.abs_src_path or "").resolve()

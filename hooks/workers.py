@@ -93,7 +93,8 @@ class PageRunner:
         future: Future = Future()
         if self.workers == 0:
             try:
-                future.set_result(run_and_save(page, key, self.root, cache_dir))
+                run = run_and_save(page, key, self.root, cache_dir)
+                future.set_result(run.seconds)
             except TutorialError as exc:
                 future.set_exception(exc)
             return future
@@ -187,13 +188,14 @@ def discard_runners() -> None:
 def run_page_in_child(request: dict) -> dict:
     """In a forked child: run the page, write its entry, return the reply."""
     try:
-        seconds = run_and_save(
+        run = run_and_save(
             Path(request["page"]),
             request["key"],
             Path(request["root"]),
             Path(request["cache_dir"]),
         )
-        return {"id": request["id"], "seconds": seconds}
+        # Only the seconds travel back; the build reads the outputs from the entry.
+        return {"id": request["id"], "seconds": run.seconds}
     except TutorialError as exc:
         return {"id": request["id"], "error": str(exc)}
     except BaseException:
