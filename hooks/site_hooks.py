@@ -11,7 +11,6 @@ figures and a footer. The runner itself is hooks/tutorials.py.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 from concurrent.futures import Future
@@ -39,11 +38,16 @@ from hooks.tutorials import (  # noqa: E402
     insert_results,
     unexecuted_run,
 )
-from hooks.workers import discard_runners, shared_runner  # noqa: E402
+from hooks.workers import (  # noqa: E402
+    discard_runners,
+    executing,
+    shared_runner,
+    stop_if_unused,
+    wait_for_a_free_core,
+)
 
 log = logging.getLogger("mkdocs.hooks.tutorials")
 
-EXECUTE_ENV = "TUTORIALS_EXECUTE"  # "0": build without running any tutorial
 # notebooks/ lives here (git-ignored). Builds without execution write their
 # output-less notebooks elsewhere, so they never replace the executed ones.
 NOTEBOOK_DIR = {
@@ -97,24 +101,34 @@ def project_root(config) -> Path:
     return Path(config.config_file_path).resolve().parent
 
 
-def executing() -> bool:
-    return os.environ.get(EXECUTE_ENV, "1") != "0"
-
-
 def is_tutorial(page: Path) -> bool:
     return page.suffix == ".md" and bool(
         SNIPPET_FENCE.search(page.read_text(encoding="utf-8"))
     )
 
 
+_serving = False  # under `mkdocs serve`, rather than a one-off build
+
+
+def on_startup(command, dirty, **kwargs):
+    global _serving
+    _serving = command == "serve"
+
+
 def on_config(config, **kwargs):
     """Start the tutorial pages now: the workers' imports take seconds, and
-    MkDocs has a second of work of its own before on_files."""
+    MkDocs has a second of work of its own before on_files.
+
+    A build with nothing to run stops the server that early_start.py started.
+    `mkdocs serve` keeps it, so the first edit of a tutorial module does not
+    wait for the imports again."""
     _started.clear()
     root, execute = project_root(config), executing()
     for page in sorted(Path(config.docs_dir).rglob("*.md")):
         if is_tutorial(page):
             _started[page.resolve()] = start_page(page.resolve(), root, execute)
+    if not _serving:
+        stop_if_unused(root)
 
 
 def on_pre_build(config, **kwargs):
@@ -161,6 +175,7 @@ def page_ready(build: PageBuild) -> None:
     write its notebook."""
     if build.ready:
         return
+    wait_for_a_free_core(b.pending for b in _builds.values() if b.pending)
     if build.pending is not None:
         try:
             build.pending.result()

@@ -4,12 +4,20 @@ Uses the tiny project of conftest.py: no torch, so the worker server starts
 in a fraction of a second.
 """
 
+import json
+import subprocess
+import sys
 import textwrap
+import threading
 import time
+from concurrent.futures import Future
+from importlib.metadata import entry_points
 
 import pytest
+from mkdocs.utils.yaml import yaml_load
 
 from hooks import cache, workers
+from hooks.early_start import StartWorkers
 from hooks.tutorials import ROOT, TutorialError
 
 
@@ -137,3 +145,101 @@ def test_a_page_submitted_after_the_server_died_fails_instead_of_hanging(tiny_pr
             future.result(timeout=10)
     finally:
         runner.close()
+
+
+# ------------------------------------------------------------------ scheduling
+
+
+def test_the_build_waits_for_a_free_core_before_its_own_heavy_work():
+    runs = [Future(), Future(), Future()]
+    runs[0].set_result(1.0)  # finished runs do not count
+    waiter = threading.Thread(
+        target=workers.wait_for_a_free_core, args=(runs, 2), daemon=True
+    )
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive(), "returned while two pages kept both cores busy"
+    runs[2].set_result(2.0)
+    waiter.join(10)
+    assert not waiter.is_alive()
+
+
+def test_a_core_left_free_means_no_wait():
+    started = time.perf_counter()
+    workers.wait_for_a_free_core([Future()], 2)
+    workers.wait_for_a_free_core([], 1)
+    assert time.perf_counter() - started < 0.1
+
+
+def test_the_preload_is_frozen_out_of_the_garbage_collector():
+    script = (
+        "import gc, json\n"
+        "from hooks.workers import preload_modules\n"
+        "preload_modules(['json', 'no_such_module_here'])\n"
+        "print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    enabled, frozen = json.loads(done.stdout)
+    assert enabled, "the collector must be back on for the pages' own garbage"
+    assert frozen > 1000
+
+
+# ------------------------------------------------------------------ early start
+
+
+def start_early(project):
+    """What MkDocs does with the plugin while it reads mkdocs.yml."""
+    StartWorkers().load_config({}, str(project / "mkdocs.yml"))
+    return workers._shared.get(project.resolve())
+
+
+def test_the_plugin_starts_the_server_and_an_unused_one_is_stopped(
+    tiny_project, monkeypatch
+):
+    monkeypatch.setattr(workers, "cores", lambda: 2)
+    monkeypatch.delenv(workers.WORKERS_ENV, raising=False)
+    monkeypatch.delenv(workers.EXECUTE_ENV, raising=False)
+    runner = start_early(tiny_project)
+    try:
+        assert runner is not None and runner._server.poll() is None
+        workers.stop_if_unused(tiny_project.resolve())
+        assert runner._server is None
+    finally:
+        workers.discard_runners()
+
+
+def test_a_server_given_a_page_is_kept(tiny_project, monkeypatch):
+    monkeypatch.setattr(workers, "cores", lambda: 2)
+    runner = start_early(tiny_project)
+    try:
+        future, *_ = submit_all(tiny_project, runner, ["01_first"])["01_first"]
+        assert future.result(timeout=60) >= 0
+        workers.stop_if_unused(tiny_project.resolve())
+        assert runner._server.poll() is None
+    finally:
+        workers.discard_runners()
+
+
+@pytest.mark.parametrize(
+    "env, cores",
+    [({"TUTORIALS_EXECUTE": "0"}, 2), ({"TUTORIALS_WORKERS": "0"}, 2), ({}, 1)],
+    ids=["execution-off", "in-process", "one-core"],
+)
+def test_no_early_start_when_it_cannot_help(tiny_project, monkeypatch, env, cores):
+    monkeypatch.setattr(workers, "cores", lambda: cores)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        assert start_early(tiny_project) is None
+    finally:
+        workers.discard_runners()
+
+
+def test_the_plugin_is_installed_and_loads_before_the_others():
+    plugins = yaml_load((ROOT / "mkdocs.yml").read_text())["plugins"]
+    assert plugins[0] == "tutorial-workers", "it must load before mkdocs-jupyter"
+    names = {e.name for e in entry_points(group="mkdocs.plugins")}
+    assert "tutorial-workers" in names, "run `make install` to register it"
