@@ -1,7 +1,7 @@
 """MkDocs hooks (registered in mkdocs.yml): tutorials run during the build.
 
 on_config reuses each tutorial page's cached run or hands the page to a worker
-process (hooks/workers.py; the plugin in early_start.py has already started
+process (hooks/workers.py; the plugin in early_start.py has usually started
 the server). on_files adds the notebooks, and MathJax and plotly.js from their
 installed packages. MkDocs renders the other pages meanwhile; on_pre_page waits
 for a page's run only when that page (or its notebook) is reached, and writes
