@@ -76,9 +76,9 @@ COMPUTE_SCRIPT = """
 import sys
 from pathlib import Path
 sys.path.insert(0, ".")
-from hooks.tutorials import SNIPPET_FENCE, run_page
+from hooks.tutorials import is_tutorial, run_page
 for page in sorted(Path("docs").rglob("*.md")):
-    if SNIPPET_FENCE.search(page.read_text(encoding="utf-8")):
+    if is_tutorial(page):
         run_page(page.resolve(), Path(".").resolve())
         print(page.name)
 """

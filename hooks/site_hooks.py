@@ -31,12 +31,12 @@ from mkdocs.structure.files import File, Files  # noqa: E402
 from hooks.cache import CACHE_DIR, load, lookup  # noqa: E402
 from hooks.notebooks import write_notebook  # noqa: E402
 from hooks.tutorials import (  # noqa: E402
-    SNIPPET_FENCE,
     PageRun,
     Section,
     TutorialError,
     forget_tutorial_modules,
     insert_results,
+    is_tutorial,
     unexecuted_run,
 )
 from hooks.workers import (  # noqa: E402
@@ -100,12 +100,6 @@ def start_page(page: Path, root: Path, execute: bool) -> PageBuild:
 
 def project_root(config) -> Path:
     return Path(config.config_file_path).resolve().parent
-
-
-def is_tutorial(page: Path) -> bool:
-    return page.suffix == ".md" and bool(
-        SNIPPET_FENCE.search(page.read_text(encoding="utf-8"))
-    )
 
 
 _serving = False  # under `mkdocs serve`, rather than a one-off build

@@ -102,6 +102,13 @@ def read_section(module: str, name: str, root: Path = ROOT) -> Section:
     return Section(module, name, textwrap.dedent("\n".join(body)) + "\n", start + 1)
 
 
+def is_tutorial(page: Path) -> bool:
+    """A Markdown page that shows at least one section of tutorial code."""
+    return page.suffix == ".md" and bool(
+        SNIPPET_FENCE.search(page.read_text(encoding="utf-8"))
+    )
+
+
 def page_sections(markdown: str, root: Path = ROOT) -> list[Section]:
     """The sections a page shows, in page order."""
     return [

@@ -14,17 +14,15 @@ import pytest
 from hooks.cache import RERUN_ENV
 from hooks.tutorials import (
     ROOT,
-    SNIPPET_FENCE,
     forget_tutorial_modules,
+    is_tutorial,
     page_as_script,
     run_page,
 )
 
 MKDOCS = Path(sys.executable).with_name("mkdocs")
 DOCS = ROOT / "docs"
-TUTORIAL_PAGES = sorted(
-    p for p in DOCS.glob("[0-9][0-9]_*.md") if SNIPPET_FENCE.search(p.read_text())
-)
+TUTORIAL_PAGES = sorted(p for p in DOCS.glob("[0-9][0-9]_*.md") if is_tutorial(p))
 
 
 def stem_of(page: Path) -> str:
