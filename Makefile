@@ -6,12 +6,11 @@ export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: install chromium serve build test lint format links new-tutorial screenshots bench clean
 
-## install: create .venv, install the pinned requirements and register the site's plugin (only when they changed)
+## install: create .venv and install the pinned requirements (only when they changed)
 install: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
 ## serve: install, then build and serve the site at http://127.0.0.1:8000

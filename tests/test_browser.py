@@ -87,8 +87,8 @@ def test_site_has_every_page_and_notebook(pages):
         "",
         "00_setup/",
         "01_gbm_data/",
-        "02_classifier/",
-        "03_autoencoders/",
+        "04_classifier/",
+        "05_autoencoders/",
     } <= set(pages)
     assert notebooks == [f"notebooks/{p.stem}/" for p in TUTORIAL_PAGES]
 
@@ -185,7 +185,7 @@ def test_every_formula_is_typeset(loaded):
 def test_every_figure_is_drawn_with_its_titles(loaded):
     drawn = {url: check_figures(v.page) for url, v in loaded.items()}
     autoencoders = next(
-        figs for url, figs in drawn.items() if url == "03_autoencoders/"
+        figs for url, figs in drawn.items() if url == "05_autoencoders/"
     )
     # overfitting, AE, AE head, VAE, the β sweep, latents, VAE head
     assert len(autoencoders) == 7
@@ -197,7 +197,7 @@ def test_every_image_loads_and_is_described(loaded):
 
 
 def test_copy_button_copies_the_code(loaded):
-    page = loaded["02_classifier/"].page
+    page = loaded["04_classifier/"].page
     block = page.locator(".md-content pre:has(button[data-md-type='copy'])").first
     expected = block.locator("code").inner_text()
     block.hover()
@@ -208,7 +208,7 @@ def test_copy_button_copies_the_code(loaded):
 
 
 def test_figures_follow_the_dark_palette(loaded):
-    page = loaded["03_autoencoders/"].page
+    page = loaded["05_autoencoders/"].page
     set_palette(page, "default")
     light = check_figures(page)
     set_palette(page, "slate")

@@ -167,7 +167,7 @@ def test_nav_gets_the_page_before_notebooks_and_its_notebook_last(skeleton):
         ("2nd_tour", "is not a module name"),
         ("expression-tour", "is not a module name"),
         ("class", "is a Python keyword"),
-        ("classifier", "already exists (docs/02_classifier.md"),
+        ("classifier", "already exists (docs/04_classifier.md"),
         ("make_synthetic_gbm", "already exists (tutorial_code/make_synthetic_gbm.py"),
         ("data", "already exists (tutorial_code/data"),
         ("", "give the tutorial a name: make new-tutorial NAME=my_topic"),

@@ -23,10 +23,16 @@ import torch
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from tutorial_code.data_paths import DATA_ENV_VAR, SHIPPED_DATA, data_path
+from tutorial_code.data_paths import (
+    DATA_ENV_VAR,
+    DEFAULT_GENES,
+    SHIPPED_DATA,
+    data_path,
+    feature_genes,  # noqa: F401 (re-exported: tutorials import it from here)
+)
 
 # --8<-- [start:constants]
-FEATURES = ["LINC00159", "EFTUD1P1", "C20orf202", "KRT17P8", "RPL7L1P9"]
+FEATURES = list(DEFAULT_GENES)  # the shipped default; GBM_GENES picks others
 LABEL = "smoking_status"  # 0 = non-smoker, 1 = smoker
 TEST_SIZE = 0.2
 SPLIT_SEED = 81
