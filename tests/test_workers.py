@@ -14,10 +14,10 @@ from concurrent.futures import Future
 from importlib.metadata import entry_points
 
 import pytest
+from hooks.early_start import StartWorkers
 from mkdocs.utils.yaml import yaml_load
 
 from hooks import cache, workers
-from hooks.early_start import StartWorkers
 from hooks.tutorials import ROOT, TutorialError
 
 

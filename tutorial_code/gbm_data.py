@@ -25,14 +25,13 @@ from sklearn.preprocessing import StandardScaler
 
 from tutorial_code.data_paths import (
     DATA_ENV_VAR,
-    DEFAULT_GENES,
     SHIPPED_DATA,
     data_path,
     feature_genes,  # noqa: F401 (re-exported: tutorials import it from here)
 )
 
 # --8<-- [start:constants]
-FEATURES = list(DEFAULT_GENES)  # the shipped default; GBM_GENES picks others
+FEATURES = ["LINC00159", "EFTUD1P1", "C20orf202", "KRT17P8", "RPL7L1P9"]
 LABEL = "smoking_status"  # 0 = non-smoker, 1 = smoker
 TEST_SIZE = 0.2
 SPLIT_SEED = 81
