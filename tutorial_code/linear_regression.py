@@ -1,0 +1,376 @@
+"""A first model: predict one gene's expression from the others with nn.Linear.
+
+The loss, SGD and Adam steps by hand, the explicit training loop, epochs and
+learning rate, evaluation mode, saving a state_dict, and the closed-form
+least-squares answer. Page: docs/03_linear_regression.md.
+"""
+
+from __future__ import annotations
+
+# --8<-- [start:imports]
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from torch import nn
+
+from tutorial_code.gbm_data import (
+    GBMDataError,
+    feature_genes,
+    label_smoking_status,
+    load_gbm,
+    run_as_script,
+    select_features,
+    split_and_scale,
+)
+
+# --8<-- [end:imports]
+
+# --8<-- [start:settings]
+TARGET = "LINC00159"  # the gene to predict
+SEED = 0  # initial weights
+EPOCHS = 100
+LEARNING_RATE = 0.1
+LEARNING_RATES = (0.001, 0.1, 0.7, 0.8)  # for the comparison figure
+N_SPLITS = 50  # repeated splits for the R² interval
+# --8<-- [end:settings]
+
+
+# --8<-- [start:regression_data]
+class RegressionData(NamedTuple):
+    """Standardised inputs and target, as (rows, genes) and (rows, 1)."""
+
+    x_train: torch.Tensor
+    t_train: torch.Tensor
+    x_test: torch.Tensor
+    t_test: torch.Tensor
+    inputs: list[str]
+
+
+def input_genes(target: str, genes: list[str]) -> list[str]:
+    """The genes that predict `target`: all of `genes` but the target."""
+    inputs = [gene for gene in genes if gene != target]
+    if not inputs:
+        raise GBMDataError(
+            f"No input genes left to predict {target} from: the feature "
+            "genes are only the target. Set GBM_GENES to more genes."
+        )
+    return inputs
+
+
+def regression_data(labelled, target=TARGET, genes=None, seed=81):
+    """The data page's split and scaling, with the target as last column.
+
+    split_and_scale stratifies on the smoking label, as on every page, and
+    standardises the target too, with the training rows' mean and SD.
+    """
+    inputs = input_genes(target, genes or feature_genes())
+    X, labels = select_features(labelled, inputs + [target])
+    split = split_and_scale(X, labels, seed=seed)
+    return RegressionData(
+        x_train=split.X_train[:, :-1],
+        t_train=split.X_train[:, -1:],  # keep (rows, 1): see the loss
+        x_test=split.X_test[:, :-1],
+        t_test=split.X_test[:, -1:],
+        inputs=inputs,
+    )
+
+
+# --8<-- [end:regression_data]
+
+
+# --8<-- [start:model]
+class LinearRegressor(nn.Module):
+    """prediction = x @ weight.T + bias: one weight per input gene."""
+
+    def __init__(self, n_inputs: int):
+        super().__init__()  # sets up nn.Module's parameter tracking
+        self.linear = nn.Linear(n_inputs, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+def new_model(n_inputs: int, seed: int = SEED) -> LinearRegressor:
+    """A LinearRegressor with the same starting weights for a given seed."""
+    torch.manual_seed(seed)
+    return LinearRegressor(n_inputs)
+
+
+# --8<-- [end:model]
+
+
+# --8<-- [start:train]
+def train(model, data, optimiser, epochs=EPOCHS, zero_grad=True):
+    """Full-batch training; returns the training and test loss per epoch."""
+    loss_fn = nn.MSELoss()
+    history = {"train": [], "test": []}
+    for _ in range(epochs):
+        model.train()  # training mode
+        prediction = model(data.x_train)  # 1. forward pass
+        loss = loss_fn(prediction, data.t_train)  # 2. loss
+        if zero_grad:
+            optimiser.zero_grad()  # 3. forget the last gradients
+        loss.backward()  # 4. gradients of the loss
+        optimiser.step()  # 5. update the parameters
+        history["train"].append(loss.item())
+        model.eval()  # evaluation mode
+        with torch.inference_mode():  # no gradients needed here
+            test_loss = loss_fn(model(data.x_test), data.t_test)
+        history["test"].append(test_loss.item())
+    return history
+
+
+# --8<-- [end:train]
+
+
+# --8<-- [start:r_squared]
+def r_squared(prediction: torch.Tensor, target: torch.Tensor) -> float:
+    """1 - (squared error) / (squared deviation from the target's mean)."""
+    residual = ((target - prediction) ** 2).sum()
+    total = ((target - target.mean()) ** 2).sum()
+    return (1 - residual / total).item()
+
+
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's predictions for x: evaluation mode, no autograd."""
+    model.eval()
+    with torch.inference_mode():
+        return model(x)
+
+
+# --8<-- [end:r_squared]
+
+
+# --8<-- [start:least_squares]
+def least_squares(x: torch.Tensor, t: torch.Tensor):
+    """Weights and bias that minimise the squared error, solved directly."""
+    ones = torch.ones(len(x), 1)  # a column of 1s: its weight is the bias
+    design = torch.cat([x, ones], dim=1).double()
+    solution = torch.linalg.lstsq(design, t.double()).solution
+    return solution[:-1, 0], solution[-1, 0]
+
+
+def least_squares_test_r2(data: RegressionData) -> float:
+    """Fit on the training rows in closed form; R² on the test rows."""
+    weights, bias = least_squares(data.x_train, data.t_train)
+    prediction = data.x_test.double() @ weights + bias
+    return r_squared(prediction, data.t_test.double()[:, 0])
+
+
+# --8<-- [end:least_squares]
+
+
+# --8<-- [start:figures]
+def loss_curves(curves: dict, title: str, log_y: bool = False):
+    """One line per named loss history against epoch."""
+    fig = go.Figure()
+    for name, losses in curves.items():
+        epochs = list(range(1, len(losses) + 1))
+        fig.add_scatter(x=epochs, y=losses, mode="lines", name=name)
+    fig.update_layout(
+        title=title,
+        xaxis_title="Epoch",
+        yaxis_title="Mean squared error" + (", log scale" if log_y else ""),
+        template="plotly_white",
+    )
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+# --8<-- [end:figures]
+
+
+def main():
+    # --8<-- [start:threads]
+    # Our tensors are tiny: extra CPU threads cost more than they save.
+    torch.set_num_threads(1)
+    # --8<-- [end:threads]
+
+    # --8<-- [start:data]
+    labelled = label_smoking_status(load_gbm())
+    data = regression_data(labelled)
+    print("predict", TARGET, "from", ", ".join(data.inputs))
+    print("training:", tuple(data.x_train.shape), tuple(data.t_train.shape))
+    print("test:    ", tuple(data.x_test.shape), tuple(data.t_test.shape))
+    # --8<-- [end:data]
+
+    # --8<-- [start:build]
+    model = new_model(len(data.inputs))
+    print(model)
+    for name, parameter in model.named_parameters():
+        print(name, tuple(parameter.shape), parameter.requires_grad)
+    # --8<-- [end:build]
+
+    # --8<-- [start:solution_parameters]
+    ex_count = sum(p.numel() for p in model.parameters())
+    print("inputs:", len(data.inputs), " parameters:", ex_count)
+    # --8<-- [end:solution_parameters]
+
+    # --8<-- [start:loss]
+    loss_fn = nn.MSELoss()
+    prediction = model(data.x_train)
+    loss = loss_fn(prediction, data.t_train)
+    by_hand = ((prediction - data.t_train) ** 2).mean()
+    print(f"MSE {loss.item():.4f}, by hand {by_hand.item():.4f}")
+    # --8<-- [end:loss]
+
+    # --8<-- [start:sgd_step]
+    sgd = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    sgd.zero_grad()
+    loss.backward()
+    w = model.linear.weight  # one of the parameters, to follow
+    before, grad = w[0, 0].item(), w.grad[0, 0].item()
+    sgd.step()
+    print(f"before {before:.5f}, gradient {grad:.5f}")
+    print(f"after  {w[0, 0].item():.5f}")
+    expected = before - LEARNING_RATE * grad
+    print(f"by hand: before - lr * gradient = {expected:.5f}")
+    # --8<-- [end:sgd_step]
+
+    # --8<-- [start:adam_step]
+    adam_model = new_model(len(data.inputs))
+    adam = torch.optim.Adam(adam_model.parameters(), lr=LEARNING_RATE)
+    adam.zero_grad()
+    loss_fn(adam_model(data.x_train), data.t_train).backward()
+    w = adam_model.linear.weight
+    before, grad = w[0, 0].item(), w.grad[0, 0].item()
+    adam.step()
+    m = (1 - 0.9) * grad  # running mean of gradients
+    v = (1 - 0.999) * grad**2  # running mean of squared gradients
+    m_hat, v_hat = m / (1 - 0.9), v / (1 - 0.999)  # bias corrections
+    change = -LEARNING_RATE * m_hat / (np.sqrt(v_hat) + 1e-8)
+    print(f"gradient {grad:.5f}")
+    print(f"Adam changed the weight by {w[0, 0].item() - before:.5f}")
+    print(f"by hand: {change:.5f}; SGD would: {-LEARNING_RATE * grad:.5f}")
+    # --8<-- [end:adam_step]
+
+    # --8<-- [start:fit]
+    model = new_model(len(data.inputs))
+    sgd = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    history = train(model, data, sgd)
+    print(f"training MSE: first epoch {history['train'][0]:.3f}", end="")
+    print(f", last {history['train'][-1]:.3f}")
+    print(f"test MSE:     last {history['test'][-1]:.3f}")
+    # --8<-- [end:fit]
+
+    # --8<-- [start:epochs_plot]
+    fig = loss_curves(
+        {"Training": history["train"], "Test": history["test"]},
+        f"SGD, learning rate {LEARNING_RATE}: loss vs. epoch",
+    )
+    fig.show()
+    # --8<-- [end:epochs_plot]
+
+    # --8<-- [start:learning_rates]
+    by_rate = {}
+    for lr in LEARNING_RATES:
+        lr_model = new_model(len(data.inputs))
+        optimiser = torch.optim.SGD(lr_model.parameters(), lr=lr)
+        by_rate[f"lr = {lr}"] = train(lr_model, data, optimiser)["train"]
+    for name, losses in by_rate.items():
+        print(f"{name:<10} last training MSE {losses[-1]:.4g}")
+    fig = loss_curves(by_rate, "Training loss for four learning rates", True)
+    fig.show()
+    # --8<-- [end:learning_rates]
+
+    # --8<-- [start:solution_epochs_for_lr]
+    ex_model = new_model(len(data.inputs))
+    ex_sgd = torch.optim.SGD(ex_model.parameters(), lr=0.01)
+    ex_slow = train(ex_model, data, ex_sgd, epochs=10 * EPOCHS)["train"]
+    print(f"lr 0.01, {10 * EPOCHS} epochs: {ex_slow[-1]:.4f}")
+    print(f"lr 0.1,  {EPOCHS} epochs:  {history['train'][-1]:.4f}")
+    # --8<-- [end:solution_epochs_for_lr]
+
+    # --8<-- [start:solution_no_zero_grad]
+    ex_model = new_model(len(data.inputs))
+    ex_sgd = torch.optim.SGD(ex_model.parameters(), lr=LEARNING_RATE)
+    ex_piled = train(ex_model, data, ex_sgd, zero_grad=False)["train"]
+    ex_curves = {"with zero_grad": history["train"]}
+    ex_curves["without zero_grad"] = ex_piled
+    loss_curves(ex_curves, "Forgetting zero_grad()", log_y=True).show()
+    # --8<-- [end:solution_no_zero_grad]
+
+    # --8<-- [start:adam_fit]
+    adam_model = new_model(len(data.inputs))
+    adam = torch.optim.Adam(adam_model.parameters(), lr=LEARNING_RATE)
+    adam_history = train(adam_model, data, adam)
+    print(f"Adam, last training MSE {adam_history['train'][-1]:.4f}")
+    print(f"SGD,  last training MSE {history['train'][-1]:.4f}")
+    # --8<-- [end:adam_fit]
+
+    # --8<-- [start:evaluate]
+    train_r2 = r_squared(predict(model, data.x_train), data.t_train)
+    test_prediction = predict(model, data.x_test)
+    test_r2 = r_squared(test_prediction, data.t_test)
+    print("tracks gradients:", test_prediction.requires_grad)
+    print(f"R² training {train_r2:.3f}, test {test_r2:.3f}")
+    # --8<-- [end:evaluate]
+
+    # --8<-- [start:closed_form]
+    weights, bias = least_squares(data.x_train, data.t_train)
+    trained = model.linear.weight.detach()[0]
+    print("gene        trained  least squares")
+    for gene, a, b in zip(data.inputs, trained, weights, strict=True):
+        print(f"{gene:<10} {a.item():8.4f} {b.item():14.4f}")
+    print(f"{'bias':<10} {model.linear.bias.item():8.4f} {bias.item():14.4f}")
+    # --8<-- [end:closed_form]
+
+    # --8<-- [start:repeated_splits]
+    split_r2 = np.array(
+        [
+            least_squares_test_r2(regression_data(labelled, seed=seed))
+            for seed in range(N_SPLITS)
+        ]
+    )
+    low, mid, high = np.percentile(split_r2, [2.5, 50, 97.5])
+    print(f"test R² over {N_SPLITS} splits: median {mid:.2f}")
+    print(f"middle 95%: {low:.2f} to {high:.2f}")
+    # --8<-- [end:repeated_splits]
+
+    # --8<-- [start:solution_one_more_gene]
+    ex_genes = feature_genes() + ["EGFR"]
+    ex_r2 = []
+    for seed in range(N_SPLITS):
+        ex_data = regression_data(labelled, genes=ex_genes, seed=seed)
+        ex_r2.append(least_squares_test_r2(ex_data))
+    ex_r2 = np.array(ex_r2)
+    ex_gain = ex_r2 - split_r2  # same splits, paired
+    ex_low, ex_high = np.percentile(ex_gain, [2.5, 97.5])
+    print(f"median test R² with EGFR: {np.median(ex_r2):.2f}")
+    print(f"change, mean {ex_gain.mean():+.3f}", end=" ")
+    print(f"(middle 95%: {ex_low:+.3f} to {ex_high:+.3f})")
+    print(f"EGFR helps on {(ex_gain > 0).mean():.0%} of the splits")
+    # --8<-- [end:solution_one_more_gene]
+
+    # --8<-- [start:solution_ceiling]
+    from tutorial_code.make_synthetic_gbm import make_expression
+
+    ex_rng = np.random.default_rng(0)  # its own generator
+    ex_smoker = (ex_rng.random(20_000) < 0.5).astype(float)
+    ex_big = make_expression(ex_rng, ex_smoker)  # 20,000 new samples
+    ex_x = torch.tensor(ex_big[data.inputs].to_numpy())
+    ex_t = torch.tensor(ex_big[TARGET].to_numpy())
+    ex_w, ex_b = least_squares(ex_x, ex_t.unsqueeze(1))
+    ex_ceiling = r_squared(ex_x @ ex_w + ex_b, ex_t)
+    print(f"R² on 20,000 samples from the generator: {ex_ceiling:.3f}")
+    # --8<-- [end:solution_ceiling]
+
+    # --8<-- [start:save_load]
+    print({name: tuple(v.shape) for name, v in model.state_dict().items()})
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "linear_regressor.pt"
+        torch.save(model.state_dict(), path)
+        restored = LinearRegressor(len(data.inputs))
+        restored.load_state_dict(torch.load(path, weights_only=True))
+    same = torch.equal(predict(restored, data.x_test), test_prediction)
+    print("restored model predicts the same:", same)
+    # --8<-- [end:save_load]
+
+
+if __name__ == "__main__":
+    run_as_script(main)
