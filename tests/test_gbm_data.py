@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,9 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import page_file
 from gbm_tables import write_project_table
 
-from hooks.tutorials import ROOT
+from hooks.tutorials import ROOT, run_page
 from tutorial_code import gbm_data
 from tutorial_code.data_paths import DEFAULT_GENES, GENES_ENV_VAR
 from tutorial_code.gbm_data import (
@@ -254,7 +256,7 @@ def test_missing_file_says_where_the_shipped_file_is(tmp_path):
 
 def test_missing_file_from_env_names_the_env_var(monkeypatch, tmp_path):
     monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path / "gone.csv"))
-    with pytest.raises(GBMDataError, match=r"gone\.csv \(from \$GBM_DATA\)"):
+    with pytest.raises(GBMDataError, match=r"gone\.csv \(from \$GBM_DATA or --data\)"):
         load_gbm()
 
 
@@ -413,6 +415,19 @@ def test_log_values_as_high_as_real_exports_load(tmp_path):
     frame[FEATURES] = np.linspace(6, 27, frame[FEATURES].size).reshape(6, -1)
     gbm = load_gbm(write_csv(tmp_path, frame))
     assert gbm[FEATURES].max().max() == 27
+
+
+def test_no_patient_id_column(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY]).drop(columns="PATIENT_ID")
+    message = load_error(write_csv(tmp_path, frame))
+    assert "has no PATIENT_ID column" in message and "expression columns" in message
+
+
+def test_zip_or_excel_file(tmp_path):
+    path = tmp_path / "gbm.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("sheet.xml", "<sheet/>")
+    assert "is a ZIP archive or an Excel workbook" in load_error(path)
 
 
 def test_no_smoking_history_column_at_load(tmp_path):
@@ -700,3 +715,16 @@ def test_claim_split_keeps_class_balance(page_run):
 def test_page_prints_the_cleaning_report(page_run):
     out = page_run("gbm_data").stdout
     assert "dropped: no SMOKING_HISTORY" in out and "rows kept" in out
+
+
+def test_the_page_stays_the_same_size_on_a_large_table(page_run, monkeypatch, tmp_path):
+    """Nothing on the data page grows with the number of samples or genes."""
+    genes = [f"G{k}" for k in range(2_000)]
+    path = write_project_table(tmp_path / "large.csv", n_samples=20_000, genes=genes)
+    monkeypatch.setenv(DATA_ENV_VAR, str(path))
+    monkeypatch.setenv(GENES_ENV_VAR, "G1,G2,G3")
+    large = run_page(page_file("gbm_data"))
+    shipped = page_run("gbm_data")
+    assert "20000 samples x 2005 columns" in large.stdout
+    assert len(large.stdout) < 1.5 * len(shipped.stdout)
+    assert len(large.figures) == len(shipped.figures)

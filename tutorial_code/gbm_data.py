@@ -76,7 +76,7 @@ def _where_path_came_from(path: str | os.PathLike[str] | None) -> str:
     if path is not None:
         return "passed explicitly"
     if os.environ.get(DATA_ENV_VAR):
-        return f"from ${DATA_ENV_VAR}"
+        return f"from ${DATA_ENV_VAR} or --data"
     return "the shipped default"
 
 
@@ -328,6 +328,7 @@ def load_gbm(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     source = _where_path_came_from(path)
     _check_regular_file(csv_path, source)
     gbm = _read_well_formed(csv_path, source)
+    _check_layout(gbm)
     _check_sample_ids(gbm)
     _check_expression_values(gbm)
     smoking_history(gbm)  # the label column is there and its values are known
@@ -351,6 +352,16 @@ def expression_columns(gbm: pd.DataFrame) -> list[str]:
     """The gene columns: everything before the clinical block."""
     clinical = set(clinical_columns(gbm))
     return [c for c in gbm.columns if c not in clinical]
+
+
+def _check_layout(gbm: pd.DataFrame) -> None:
+    """Which columns are genes is known only from where the clinical block starts."""
+    if FIRST_CLINICAL_COLUMN not in gbm.columns:
+        raise GBMDataError(
+            f"The data{_in_file(gbm)} has no {FIRST_CLINICAL_COLUMN} column, so its "
+            f"expression columns (those before {FIRST_CLINICAL_COLUMN}) cannot be "
+            f"told from clinical ones. {LAYOUT_HINT}"
+        )
 
 
 def _check_sample_ids(gbm: pd.DataFrame) -> None:
