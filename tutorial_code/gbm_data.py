@@ -807,7 +807,7 @@ def main() -> None:
     # --8<-- [end:report]
 
     # --8<-- [start:genes]
-    genes = feature_genes()  # $GBM_GENES (or --genes), else the five default genes
+    genes = feature_genes()  # $GBM_GENES or --genes, else the default five
     print(f"{len(genes)} feature genes: {', '.join(genes)}")
     # --8<-- [end:genes]
 
