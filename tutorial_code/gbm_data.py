@@ -381,9 +381,8 @@ def _check_sample_ids(gbm: pd.DataFrame) -> None:
 def _first_cell(gbm: pd.DataFrame, mask: pd.DataFrame) -> str:
     row, column = np.argwhere(mask.to_numpy())[0]
     value = gbm[mask.columns[column]].iloc[row]
-    return (
-        f"{value!r} in column {mask.columns[column]}, {_row_name(gbm, gbm.index[row])}"
-    )
+    shown = repr(value) if isinstance(value, str) else f"{float(value):g}"
+    return f"{shown} in column {mask.columns[column]}, {_row_name(gbm, gbm.index[row])}"
 
 
 def _check_expression_values(gbm: pd.DataFrame) -> None:
