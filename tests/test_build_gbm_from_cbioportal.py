@@ -1,5 +1,6 @@
 """Tests of the cBioPortal builder on small fixture files in the study's format."""
 
+import inspect
 import shutil
 import warnings
 from pathlib import Path
@@ -7,15 +8,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import MKDOCS, Job, build_site
+from gbm_tables import write_cbioportal_study
 
+from hooks.tutorials import ROOT
 from tutorial_code import build_gbm_from_cbioportal as builder
 from tutorial_code.gbm_data import (
     FEATURES,
     LABEL,
     GBMDataError,
+    cleaning_report,
+    expression_columns,
     label_smoking_status,
     load_gbm,
     select_features,
+    split_and_scale,
+    suggest_genes,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cbioportal"
@@ -174,7 +182,85 @@ def test_unknown_gene_in_genes_option_suggests_close_names():
         builder.build_gbm_table(FIXTURES, genes=["EGRF"], note=lambda _: None)
 
 
-def test_cli_reports_errors_without_a_traceback(tmp_path):
+def test_cli_reports_errors_without_a_traceback(tmp_path, capsys):
     with pytest.raises(SystemExit) as caught:
         builder.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.csv")])
-    assert str(caught.value).startswith("error: Study folder not found")
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.startswith("error: Study folder not found")
+
+
+def test_cli_refuses_a_malformed_genes_option(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        builder.main([str(FIXTURES), "--out", str(tmp_path / "x.csv"), "--genes", "A,"])
+    assert "'A,' (--genes) has an empty entry" in capsys.readouterr().err
+
+
+# ------------------------------------------------- a study of realistic size
+#
+# About 20,000 genes x 100 samples, generated (tests/gbm_tables.py) with the
+# quirks of a real download: Entrez_Gene_Id, rows without a Hugo symbol,
+# symbols on two rows, NA values, '#' lines, sample IDs != patient IDs.
+
+CHOSEN_GENES = ["EGFR", "PTEN", "TP53"]
+
+
+@pytest.fixture(scope="module")
+def realistic(tmp_path_factory):
+    """(study folder, the CSV the builder wrote from it, the builder's notes)"""
+    folder = tmp_path_factory.mktemp("realistic")
+    study = write_cbioportal_study(folder / "study")
+    notes = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = builder.build_gbm_table(study, note=notes.append)
+        builder.write_gbm_csv(table, folder / "gbm_real.csv")
+    return study, folder / "gbm_real.csv", notes
+
+
+def test_a_realistic_study_builds_one_column_per_named_gene(realistic):
+    study, csv_path, notes = realistic
+    symbols = pd.read_csv(study / builder.EXPRESSION_FILE, sep="\t", usecols=[0])
+    named = symbols["Hugo_Symbol"].dropna()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gbm = load_gbm(csv_path)
+    assert len(expression_columns(gbm)) == named.nunique() > 19_900
+    assert len(gbm) == 100
+    assert (gbm["SAMPLE_ID"] == gbm["PATIENT_ID"] + "-T").all()
+    assert gbm[expression_columns(gbm)].isna().to_numpy().any()  # NA kept missing
+    assert any("without a Hugo_Symbol" in n for n in notes)
+    assert any("appeared on more than one row" in n for n in notes)
+
+
+def test_genes_of_a_realistic_table_are_selected_without_warnings(realistic):
+    _, csv_path, _ = realistic
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gbm = load_gbm(csv_path)
+        split = split_and_scale(
+            *select_features(label_smoking_status(gbm), CHOSEN_GENES)
+        )
+        report = cleaning_report(gbm, CHOSEN_GENES)
+        candidates = suggest_genes(gbm, 10)
+    assert split.feature_names == CHOSEN_GENES
+    assert report.missing_smoking_history == 3  # '[Not Available]' in the study
+    assert set(candidates.index) <= set(expression_columns(gbm))
+
+
+def start_build(site_dir: Path, env: dict) -> Job:
+    """conftest's build_site with extra environment variables; the Job by hand
+    where build_site does not take them yet."""
+    if "env" in inspect.signature(build_site).parameters:
+        return build_site(ROOT, site_dir, env=env)
+    env = {"NO_MKDOCS_2_WARNING": "1", "TUTORIALS_RERUN": "0", **env}
+    return Job([MKDOCS, "build", "--strict", "--site-dir", site_dir], ROOT, env)
+
+
+# SLOW: a whole strict site build (every tutorial runs on the new table).
+def test_the_whole_site_builds_strictly_from_a_realistic_table(realistic, tmp_path):
+    _, csv_path, _ = realistic
+    env = {"GBM_DATA": str(csv_path), "GBM_GENES": ",".join(CHOSEN_GENES)}
+    result = start_build(tmp_path / "site", env).result()
+    assert result.returncode == 0, result.stderr[-4000:]
+    page = (tmp_path / "site" / "01_gbm_data" / "index.html").read_text()
+    assert "3 feature genes: EGFR, PTEN, TP53" in page

@@ -1,14 +1,27 @@
-"""Tests of the data layer: loading, cleaning, splitting and its error messages."""
+"""Tests of the data layer: loading, cleaning, splitting, the gene setting, and
+the message every kind of bad table gets."""
 
+import gzip
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
 import warnings
+import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import page_file
+from gbm_tables import write_project_table
 
+from hooks.tutorials import ROOT, run_page
 from tutorial_code import gbm_data
+from tutorial_code.data_paths import DEFAULT_GENES, GENES_ENV_VAR
 from tutorial_code.gbm_data import (
     DATA_ENV_VAR,
     FEATURES,
@@ -16,22 +29,29 @@ from tutorial_code.gbm_data import (
     SHIPPED_DATA,
     SMOKING_CATEGORIES,
     GBMDataError,
-    MalformedRowsWarning,
     cleaning_report,
     data_path,
+    feature_genes,
     label_smoking_status,
     load_gbm,
     select_features,
     split_and_scale,
+    suggest_genes,
 )
 
 NON_SMOKER = "Lifelong non-smoker: Less than 100 cigarettes smoked in lifetime"
 COMMA_CATEGORY = "Current reformed smoker, more than 15 years"
 
 
+NOBODY = 65534  # the unprivileged user's id on Linux
+
+
 @pytest.fixture(autouse=True)
 def no_env_override(monkeypatch):
-    monkeypatch.delenv(DATA_ENV_VAR, raising=False)
+    """The shipped table and genes; an empty value counts as unset, and unlike
+    delenv, setenv restores the variables however a test changes them."""
+    monkeypatch.setenv(DATA_ENV_VAR, "")
+    monkeypatch.setenv(GENES_ENV_VAR, "")
 
 
 @pytest.fixture
@@ -180,98 +200,240 @@ def test_main_prints_the_story(capsys):
     assert "train: 70 rows" in out and "test: 18 rows" in out
 
 
-def test_run_as_script_sets_data_env(monkeypatch, tmp_path):
+def test_run_as_script_sets_data_and_genes(tmp_path):
     csv_path = tmp_path / "mine.csv"
     csv_path.write_bytes(SHIPPED_DATA.read_bytes())
     seen = {}
-    monkeypatch.setattr("sys.argv", ["prog", "--data", str(csv_path)])
-    gbm_data.run_as_script(lambda: seen.setdefault("path", data_path()))
-    assert seen["path"] == csv_path
+
+    def story():
+        seen.update(path=data_path(), genes=feature_genes())
+
+    gbm_data.run_as_script(story, ["--data", str(csv_path), "--genes", "EGFR,TP53"])
+    assert seen == {"path": csv_path, "genes": ["EGFR", "TP53"]}
+
+
+@pytest.mark.parametrize("n_genes", [10, 2_000, 60_000])
+def test_wide_tables_load_and_clean_without_warnings(tmp_path, n_genes):
+    genes = [f"G{k}" for k in range(n_genes)]
+    path = tmp_path / "wide.csv"
+    write_project_table(path, n_samples=30, genes=genes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gbm = load_gbm(path)
+        labelled = label_smoking_status(gbm)
+        chosen = list(suggest_genes(gbm, 3).index)
+        split = split_and_scale(*select_features(labelled, chosen))
+        report = cleaning_report(gbm, chosen)
+    assert gbm.shape == (30, n_genes + 5)
+    assert len(gbm_data.expression_columns(gbm)) == n_genes
+    assert split.feature_names == chosen and report.rows_kept == 30
 
 
 # ------------------------------------------------------------- bad input
+#
+# One test for each kind of bad table: the loader's GBMDataError names the
+# file, the problem and what to do. The command lines are tested further down.
+
+
+def write_csv(tmp_path: Path, frame: pd.DataFrame, name="table.csv") -> Path:
+    path = tmp_path / name
+    frame.to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def load_error(path) -> str:
+    with pytest.raises(GBMDataError) as caught:
+        load_gbm(path)
+    return str(caught.value)
 
 
 def test_missing_file_says_where_the_shipped_file_is(tmp_path):
-    with pytest.raises(GBMDataError) as caught:
-        load_gbm(tmp_path / "nope.csv")
-    message = str(caught.value)
-    assert "nope.csv" in message
+    message = load_error(tmp_path / "nope.csv")
+    assert "not found" in message and "nope.csv" in message
     assert str(SHIPPED_DATA) in message
     assert DATA_ENV_VAR in message and "--data" in message
 
 
 def test_missing_file_from_env_names_the_env_var(monkeypatch, tmp_path):
     monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path / "gone.csv"))
-    with pytest.raises(GBMDataError, match=r"gone\.csv \(from \$GBM_DATA\)"):
+    with pytest.raises(GBMDataError, match=r"gone\.csv \(from \$GBM_DATA or --data\)"):
         load_gbm()
 
 
-def test_run_as_script_turns_data_errors_into_a_clean_exit(monkeypatch, tmp_path):
-    monkeypatch.setattr("sys.argv", ["prog", "--data", str(tmp_path / "x.csv")])
-    with pytest.raises(SystemExit) as caught:
-        gbm_data.run_as_script(load_gbm)
-    assert str(caught.value).startswith("error: GBM data file not found")
+def test_a_directory_is_not_a_csv(tmp_path):
+    message = load_error(tmp_path)
+    assert f"{tmp_path} (passed explicitly) is a directory" in message
+    assert "the CSV file itself" in message
 
 
-def write_with_unquoted_commas(tmp_path: Path) -> Path:
-    frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * 5)
-    lines = frame.to_csv(index=False, lineterminator="\n").splitlines()
-    # file lines 3 and 5 hold the comma category; without quotes they get
-    # one field too many
-    for i in (2, 4):
-        lines[i] = lines[i].replace('"', "")
-    path = tmp_path / "unquoted.csv"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+def test_a_pipe_is_not_a_regular_file(tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    assert "is not a regular file" in load_error(fifo)
 
 
-def test_malformed_rows_give_one_warning_with_count_and_lines(tmp_path):
-    path = write_with_unquoted_commas(tmp_path)
-    with pytest.warns(MalformedRowsWarning) as record:
-        gbm = load_gbm(path)
-    assert len(record) == 1
-    message = str(record[0].message)
-    assert "2 malformed row(s)" in message
-    assert "line(s) 3, 5" in message
-    assert "unquoted comma" in message
-    assert len(gbm) == 8
-    assert cleaning_report(gbm).malformed_skipped == 2
+@contextmanager
+def without_root_privileges():
+    """Root reads a file whatever its mode; act as 'nobody' for the call."""
+    if os.geteuid() != 0:
+        yield
+        return
+    try:
+        os.seteuid(NOBODY)
+    except PermissionError:
+        pytest.skip("running as root without the right to switch users")
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+def test_an_unreadable_file_says_so():
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o755)  # others may look inside, not read the file
+        path = Path(folder) / "locked.csv"
+        path.write_bytes(SHIPPED_DATA.read_bytes())
+        path.chmod(0)
+        with without_root_privileges(), pytest.raises(GBMDataError) as caught:
+            load_gbm(path)
+    message = str(caught.value)
+    assert f"{path} (passed explicitly) cannot be read: Permission denied" in message
+    assert "chmod u+r" in message
 
 
 def test_empty_file_is_an_error(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("")
-    with pytest.raises(GBMDataError, match="empty"):
-        load_gbm(path)
+    assert f"{path} is empty" in load_error(path)
 
 
-def test_absent_gene_columns_are_named_with_close_matches(labelled):
-    with pytest.raises(GBMDataError) as caught:
-        select_features(labelled, ["LINC0159", "EGFR", "NOTAGENE"])
-    message = str(caught.value)
-    assert "LINC0159 (close: LINC00159" in message
-    assert "NOTAGENE (no similar column)" in message
-    assert "EGFR (" not in message
+def test_blank_lines_only_are_empty_too(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text("\n\n  \n")
+    assert "is empty" in load_error(path)
 
 
-def test_non_numeric_expression_names_column_value_and_row(tmp_path):
+def test_header_only(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text(SHIPPED_DATA.read_text().splitlines()[0] + "\n")
+    assert "has a header row but no data rows" in load_error(path)
+
+
+def test_binary_file(tmp_path):
+    path = tmp_path / "model.csv"
+    path.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 5000).tolist()))
+    assert "is a binary file, not CSV text" in load_error(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_utf16_text(tmp_path, encoding):
+    path = tmp_path / "utf16.csv"
+    path.write_text(SHIPPED_DATA.read_text(), encoding=encoding)
+    message = load_error(path)
+    assert "is UTF-16 text, not UTF-8" in message and "iconv" in message
+
+
+def test_latin1_text_names_the_line_and_byte(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * 4)
+    frame.loc[2, "SAMPLE_ID"] = "Tumör-2"
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(frame.to_csv(index=False).encode("latin-1"))
+    message = load_error(path)
+    assert "is not UTF-8 text: line 4 holds the byte 0xF6" in message
+    assert "Latin-1" in message and "re-save it as UTF-8" in message
+
+
+def test_gzip_file(tmp_path):
+    path = tmp_path / "gbm.csv.gz"
+    path.write_bytes(gzip.compress(SHIPPED_DATA.read_bytes()))
+    message = load_error(path)
+    assert "is gzip-compressed" in message and "gunzip" in message
+
+
+@pytest.mark.parametrize(("name", "sep"), [("tab", "\t"), ("semicolon", ";")])
+def test_wrong_delimiter(tmp_path, name, sep):
+    path = tmp_path / "other.csv"
+    pd.read_csv(SHIPPED_DATA).to_csv(path, sep=sep, index=False)
+    message = load_error(path)
+    assert f"looks {name}-separated" in message
+    assert "Save it with commas" in message
+
+
+def test_duplicated_column_names(tmp_path):
+    path = tmp_path / "dup.csv"
+    lines = SHIPPED_DATA.read_text().splitlines(keepends=True)
+    path.write_text(lines[0].replace("PTEN", "EGFR") + "".join(lines[1:]))
+    message = load_error(path)
+    assert "1 repeated column name(s): EGFR (2 times)" in message
+    assert "build_gbm_from_cbioportal" in message
+
+
+def test_duplicated_sample_ids(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * 4)
+    frame.loc[5, "SAMPLE_ID"] = frame.loc[1, "SAMPLE_ID"]
+    message = load_error(write_csv(tmp_path, frame))
+    assert "SAMPLE_ID repeats in" in message
+    assert "C3L-00001 (2 rows)" in message and "Each row must be one sample" in message
+
+
+def test_non_numeric_expression_value_is_found_at_load(tmp_path):
     frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * 3)
     frame["KRT17P8"] = frame["KRT17P8"].astype(object)
     frame.loc[4, "KRT17P8"] = "high"
-    path = tmp_path / "text.csv"
-    frame.to_csv(path, index=False)
-    labelled = label_smoking_status(load_gbm(path))
-    with pytest.raises(GBMDataError) as caught:
-        select_features(labelled)
-    message = str(caught.value)
-    assert "KRT17P8" in message and "'high'" in message
-    assert "sample C3L-00004 (row 4)" in message
+    message = load_error(write_csv(tmp_path, frame))
+    assert "1 expression value(s) in" in message and "are not numbers" in message
+    assert "'high' in column KRT17P8, sample C3L-00004 (row 4)" in message
 
 
-def test_select_features_without_label_says_what_to_call(gbm):
-    with pytest.raises(GBMDataError, match="label_smoking_status"):
-        select_features(gbm)
+def test_infinite_expression_value(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * 3)
+    frame.loc[3, "EFTUD1P1"] = np.inf
+    message = load_error(write_csv(tmp_path, frame))
+    assert "are infinite, e.g. inf in column" in message
+    assert "column EFTUD1P1, sample C3L-00003 (row 3)" in message
+
+
+def test_negative_expression_values_name_the_expected_range(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * 3)
+    frame.loc[0, "RPL7L1P9"] = -1.5
+    message = load_error(write_csv(tmp_path, frame))
+    assert "Expression values below 0" in message and "e.g. -1.5 in" in message
+    assert "log2(FPKM + 1) values from 0 to about 40" in message
+    assert "z-scores" in message
+
+
+def test_linear_scale_values_are_recognised(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * 3)
+    frame[FEATURES] = 2 ** (frame[FEATURES] * 2)  # FPKM-like: up to thousands
+    message = load_error(write_csv(tmp_path, frame))
+    assert "this looks like a linear scale, not a log scale" in message
+    assert "Apply log2(x + 1)" in message
+
+
+def test_log_values_as_high_as_real_exports_load(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * 3)
+    frame[FEATURES] = np.linspace(6, 27, frame[FEATURES].size).reshape(6, -1)
+    gbm = load_gbm(write_csv(tmp_path, frame))
+    assert gbm[FEATURES].max().max() == 27
+
+
+def test_no_patient_id_column(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY]).drop(columns="PATIENT_ID")
+    message = load_error(write_csv(tmp_path, frame))
+    assert "has no PATIENT_ID column" in message and "expression columns" in message
+
+
+def test_zip_or_excel_file(tmp_path):
+    path = tmp_path / "gbm.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("sheet.xml", "<sheet/>")
+    assert "is a ZIP archive or an Excel workbook" in load_error(path)
+
+
+def test_no_smoking_history_column_at_load(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY]).drop(columns="SMOKING_HISTORY")
+    message = load_error(write_csv(tmp_path, frame))
+    assert "has no SMOKING_HISTORY column" in message and "table.csv" in message
 
 
 def test_no_smoking_history_column(gbm):
@@ -279,20 +441,35 @@ def test_no_smoking_history_column(gbm):
         label_smoking_status(gbm.drop(columns="SMOKING_HISTORY"))
 
 
-def test_unrecognised_smoking_categories_are_listed_with_known_ones():
+def test_unrecognised_smoking_categories_are_listed_with_known_ones(tmp_path):
     frame = small_frame([NON_SMOKER, "Ex-smoker", "Never", "Never"])
-    with pytest.raises(GBMDataError) as caught:
-        label_smoking_status(frame)
-    message = str(caught.value)
+    message = load_error(write_csv(tmp_path, frame))
     assert "2 unrecognised value(s): 'Ex-smoker', 'Never'" in message
     for category in SMOKING_CATEGORIES:
         assert category in message
+    assert "\n" not in message  # one line on a command line
+
+
+def test_case_and_spacing_variants_of_categories_are_accepted():
+    variants = [
+        NON_SMOKER.upper(),
+        "current  smoker:  includes daily and non-daily smokers",
+    ]
+    labelled = label_smoking_status(small_frame(variants))
+    assert labelled[LABEL].tolist() == [0, 1]
 
 
 def test_single_class_after_cleaning():
     frame = small_frame([NON_SMOKER] * 10 + [None] * 2)
     X, y = select_features(label_smoking_status(frame))
     with pytest.raises(GBMDataError, match="Only one class is left"):
+        split_and_scale(X, y)
+
+
+def test_errors_after_loading_name_the_file(tmp_path):
+    path = write_csv(tmp_path, small_frame([NON_SMOKER] * 10))
+    X, y = select_features(label_smoking_status(load_gbm(path)))
+    with pytest.raises(GBMDataError, match=f"after cleaning in {path}"):
         split_and_scale(X, y)
 
 
@@ -317,6 +494,206 @@ def test_no_rows_left_is_an_error():
         split_and_scale(X, y)
 
 
+def test_select_features_without_label_says_what_to_call(gbm):
+    with pytest.raises(GBMDataError, match="label_smoking_status"):
+        select_features(gbm)
+
+
+# --------------------------------------------------------- malformed rows
+
+
+def write_with_unquoted_commas(tmp_path: Path, rows=(2, 4), n=10) -> Path:
+    """Data rows alternate non-smoker / comma category; the rows listed (file
+    line numbers minus one) lose their quotes, so a comma row gets one field
+    too many."""
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * (n // 2))
+    lines = frame.to_csv(index=False, lineterminator="\n").splitlines()
+    for i in rows:
+        lines[i] = lines[i].replace('"', "")
+    path = tmp_path / "unquoted.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_malformed_rows_are_skipped_without_a_warning(tmp_path):
+    path = write_with_unquoted_commas(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gbm = load_gbm(path)
+    assert len(gbm) == 8
+    assert gbm.attrs["malformed_lines"] == [3, 5]
+
+
+def test_the_cleaning_report_shows_malformed_lines_in_a_note(tmp_path):
+    report = cleaning_report(load_gbm(write_with_unquoted_commas(tmp_path)))
+    assert report.malformed_skipped == 2
+    text = str(report)
+    assert "note: skipped 2 malformed row(s) of unquoted.csv" in text
+    assert "at line(s) 3, 5." in text and "unquoted comma" in text
+
+
+def test_the_note_lists_at_most_twenty_lines(tmp_path):
+    path = write_with_unquoted_commas(tmp_path, rows=range(2, 100, 2), n=200)
+    text = str(cleaning_report(load_gbm(path)))
+    assert "skipped 49 malformed row(s)" in text
+    assert "41 (and 29 more)" in text
+
+
+def test_more_malformed_rows_than_good_ones_is_an_error(tmp_path):
+    path = write_with_unquoted_commas(tmp_path, rows=range(2, 21, 2), n=20)
+    path.write_text(path.read_text().replace(NON_SMOKER, "Lifelong non-smoker, never"))
+    message = load_error(path)
+    assert "20 of 20 data rows have a different number of fields" in message
+    assert "a delimiter other than a comma" in message
+    assert "commas inside values that are not quoted" in message
+
+
+# ---------------------------------------------------------------- genes
+
+
+def test_feature_genes_default_to_the_five(monkeypatch):
+    assert feature_genes() == list(DEFAULT_GENES) == FEATURES
+
+
+def test_gbm_genes_sets_the_feature_genes(monkeypatch, labelled):
+    monkeypatch.setenv(GENES_ENV_VAR, " EGFR, PTEN,TP53 ")
+    assert feature_genes() == ["EGFR", "PTEN", "TP53"]
+    X, _ = select_features(labelled)
+    assert list(X.columns) == ["EGFR", "PTEN", "TP53"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("EGFR,,PTEN", "has an empty entry"),
+        ("EGFR,PTEN,", "has an empty entry"),
+        ("EGFR,PTEN,EGFR", "names EGFR more than once"),
+    ],
+)
+def test_a_malformed_gene_list_is_an_error(monkeypatch, value, expected):
+    monkeypatch.setenv(GENES_ENV_VAR, value)
+    with pytest.raises(GBMDataError, match=expected) as caught:
+        feature_genes()
+    assert "from $GBM_GENES" in str(caught.value)
+
+
+def test_absent_gene_columns_are_named_with_close_matches(labelled):
+    with pytest.raises(GBMDataError) as caught:
+        select_features(labelled, ["LINC0159", "EGFR", "NOTAGENE", "AGE"])
+    message = str(caught.value)
+    assert "LINC0159 (close: LINC00159" in message
+    assert "NOTAGENE (no similar column)" in message
+    assert "AGE (a clinical column, not a gene)" in message
+    assert "EGFR (" not in message
+    assert "$GBM_GENES or --genes" in message and "--suggest-genes" in message
+
+
+def test_suggested_genes_are_the_most_variable_columns(gbm):
+    suggested = suggest_genes(gbm, 4)
+    spread = gbm[gbm_data.expression_columns(gbm)].std()
+    assert list(suggested.index) == list(spread.nlargest(4).index)
+    assert suggested.is_monotonic_decreasing
+
+
+# ---------------------------------------------------------- command lines
+
+
+def run_script(argv, capsys, entry=gbm_data.script):
+    """Run a module's command line in-process: (exit status, stdout, stderr)."""
+    try:
+        entry(argv)
+        status = 0
+    except SystemExit as stop:
+        status = stop.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def gzip_table(tmp_path):
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress(SHIPPED_DATA.read_bytes()))
+    return path
+
+
+def latin1_table(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(SHIPPED_DATA.read_bytes().replace(b"Female", b"F\xe9male"))
+    return path
+
+
+def infinite_table(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * 3)
+    frame.loc[1, FEATURES[0]] = np.inf
+    return write_csv(tmp_path, frame)
+
+
+BAD_TABLES = {
+    "missing": lambda tmp_path: tmp_path / "missing.csv",
+    "directory": lambda tmp_path: tmp_path,
+    "gzip": gzip_table,
+    "latin1": latin1_table,
+    "infinite": infinite_table,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_TABLES))
+def test_the_command_line_prints_one_error_line(tmp_path, capsys, kind):
+    path = BAD_TABLES[kind](tmp_path)
+    status, out, err = run_script(["--data", str(path)], capsys)
+    assert status == 2
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert str(path) in err
+    assert "Traceback" not in err + out
+
+
+@pytest.mark.parametrize("module", ["classifier", "autoencoders"])
+def test_every_tutorial_module_answers_a_bad_table_the_same_way(
+    tmp_path, capsys, module
+):
+    entry = importlib.import_module(f"tutorial_code.{module}").main
+    status, _, err = run_script(
+        ["--data", str(tmp_path / "none.csv")],
+        capsys,
+        lambda argv: gbm_data.run_as_script(entry, argv),
+    )
+    assert status == 2
+    assert err.startswith("error: GBM data file not found")
+
+
+def test_a_malformed_genes_option_is_one_error_line(capsys):
+    status, out, err = run_script(["--genes", "EGFR,,PTEN"], capsys)
+    assert status == 2 and out == ""
+    assert err.startswith("error: The gene list 'EGFR,,PTEN'")
+
+
+def test_genes_option_picks_the_genes_of_the_story(capsys):
+    status, out, _ = run_script(["--genes", "EGFR,PTEN"], capsys)
+    assert status == 0
+    assert "2 feature genes: EGFR, PTEN" in out
+    assert "X: (" in out and ", 2), y:" in out
+
+
+def test_suggest_genes_option_prints_a_setting_to_copy(capsys):
+    status, out, _ = run_script(["--suggest-genes", "3"], capsys)
+    assert status == 0
+    top = list(suggest_genes(load_gbm(), 3).index)
+    assert out.rstrip().endswith(f"GBM_GENES={','.join(top)}")
+
+
+def test_python_m_gbm_data_with_a_missing_file_has_no_traceback(tmp_path):
+    missing = tmp_path / "missing.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "tutorial_code.gbm_data", "--data", str(missing)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, DATA_ENV_VAR: "", GENES_ENV_VAR: ""},
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: GBM data file not found: {missing}")
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
+
+
 # ------------------------------------------------------- claims on the page
 
 
@@ -338,3 +715,16 @@ def test_claim_split_keeps_class_balance(page_run):
 def test_page_prints_the_cleaning_report(page_run):
     out = page_run("gbm_data").stdout
     assert "dropped: no SMOKING_HISTORY" in out and "rows kept" in out
+
+
+def test_the_page_stays_the_same_size_on_a_large_table(page_run, monkeypatch, tmp_path):
+    """Nothing on the data page grows with the number of samples or genes."""
+    genes = [f"G{k}" for k in range(20)]
+    path = write_project_table(tmp_path / "large.csv", n_samples=20_000, genes=genes)
+    monkeypatch.setenv(DATA_ENV_VAR, str(path))
+    monkeypatch.setenv(GENES_ENV_VAR, "G1,G2,G3")
+    large = run_page(page_file("gbm_data"))
+    shipped = page_run("gbm_data")
+    assert "20000 samples x 25 columns" in large.stdout
+    assert len(large.stdout) < 1.5 * len(shipped.stdout)
+    assert len(large.figures) == len(shipped.figures)

@@ -14,6 +14,7 @@ as a properly quoted CSV that tutorial_code.gbm_data.load_gbm reads.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from difflib import get_close_matches
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tutorial_code.gbm_data import GBMDataError
+from tutorial_code.data_paths import GBMDataError, parse_genes
 
 EXPRESSION_FILE = "data_mrna_seq_fpkm.txt"
 PATIENT_FILE = "data_clinical_patient.txt"
@@ -287,11 +288,12 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated genes to keep (default: all genes)",
     )
     args = parser.parse_args(argv)
-    genes = [g.strip() for g in args.genes.split(",")] if args.genes else None
     try:
+        genes = parse_genes(args.genes, "--genes") if args.genes else None
         table = build_gbm_table(args.study_dir, args.already_log, genes)
     except GBMDataError as error:
-        raise SystemExit(f"error: {error}") from None
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     write_gbm_csv(table, args.out)
     print(f"wrote {len(table)} samples x {table.shape[1]} columns to {args.out}")
 

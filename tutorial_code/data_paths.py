@@ -11,8 +11,18 @@ from pathlib import Path
 DATA_ENV_VAR = "GBM_DATA"
 GENES_ENV_VAR = "GBM_GENES"
 SHIPPED_DATA = Path(__file__).parent / "data" / "gbm_data.csv"
-# The five genes the tutorials' prose describes (on the shipped table).
+# The five genes the tutorials' prose describes (on the shipped table). The
+# only copy of this list: everything else asks feature_genes().
 DEFAULT_GENES = ("LINC00159", "EFTUD1P1", "C20orf202", "KRT17P8", "RPL7L1P9")
+
+
+class GBMDataError(ValueError):
+    """The GBM data cannot be used as it is; the message says what to do.
+
+    Defined here, in the light module, so that there is one class however the
+    tutorial modules are imported (``python -m tutorial_code.gbm_data`` runs
+    that module twice: as ``__main__`` and as the package's module).
+    """
 
 
 def data_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -25,11 +35,31 @@ def data_path(path: str | os.PathLike[str] | None = None) -> Path:
     return SHIPPED_DATA
 
 
+def parse_genes(text: str, source: str) -> list[str]:
+    """``"EGFR, PTEN"`` -> ``["EGFR", "PTEN"]``; empty entries or repeats are errors."""
+    genes = [gene.strip() for gene in text.split(",")]
+    example = f"{GENES_ENV_VAR}=EGFR,PTEN,TP53 or --genes EGFR,PTEN,TP53"
+    if "" in genes:
+        raise GBMDataError(
+            f"The gene list {text!r} ({source}) has an empty entry (two commas in "
+            f"a row, or a comma at either end). Name the genes separated by "
+            f"single commas, e.g. {example}."
+        )
+    repeated = sorted({gene for gene in genes if genes.count(gene) > 1})
+    if repeated:
+        raise GBMDataError(
+            f"The gene list {text!r} ({source}) names {', '.join(repeated)} more "
+            "than once. Name each gene once."
+        )
+    return genes
+
+
 def genes_setting() -> list[str] | None:
     """The genes named in ``$GBM_GENES`` (comma-separated), or None when unset."""
     value = os.environ.get(GENES_ENV_VAR, "")
-    genes = [gene.strip() for gene in value.split(",") if gene.strip()]
-    return genes or None
+    if not value.strip():
+        return None
+    return parse_genes(value, f"from ${GENES_ENV_VAR}")
 
 
 def feature_genes() -> list[str]:

@@ -1,7 +1,8 @@
 """Load and clean the GBM CSV: the one data module every tutorial uses.
 
-Library part (top level): path resolution, loading with malformed-row checks,
-the smoking label, feature selection and the train/test split.
+Library part (top level): path resolution, loading with checks that give every
+bad table a clear message, the smoking label, feature selection, gene
+suggestions and the train/test split.
 Page part (``main``): the story shown on docs/01_gbm_data.md.
 """
 
@@ -12,9 +13,11 @@ import csv
 import difflib
 import io
 import os
-import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import stat
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,21 +28,31 @@ from sklearn.preprocessing import StandardScaler
 
 from tutorial_code.data_paths import (
     DATA_ENV_VAR,
+    DEFAULT_GENES,
+    GENES_ENV_VAR,
     SHIPPED_DATA,
+    GBMDataError,  # defined there, imported from here by the tutorials
     data_path,
-    feature_genes,  # noqa: F401 (re-exported: tutorials import it from here)
+    feature_genes,  # tutorials import it from here too
 )
 
 # --8<-- [start:constants]
-FEATURES = ["LINC00159", "EFTUD1P1", "C20orf202", "KRT17P8", "RPL7L1P9"]
 LABEL = "smoking_status"  # 0 = non-smoker, 1 = smoker
 TEST_SIZE = 0.2
 SPLIT_SEED = 81
 # --8<-- [end:constants]
 
+# The default genes, for code written before genes became a setting. Tutorial
+# code calls feature_genes() instead, which also honours $GBM_GENES and --genes.
+FEATURES = list(DEFAULT_GENES)
+
 SMOKING_COLUMN = "SMOKING_HISTORY"
 # Expression columns come first in the CSV; the clinical block starts here.
 FIRST_CLINICAL_COLUMN = "PATIENT_ID"
+# Expression values are log2-scaled: log2(FPKM + 1) in the shipped table runs
+# from 0 to 14, real exports of the study hold values from about 6 to 27. A
+# value above the maximum means a linear scale (2**40 FPKM does not happen).
+EXPRESSION_RANGE = (0.0, 40.0)
 
 # --8<-- [start:smoking_categories]
 SMOKING_CATEGORIES: dict[str, int] = {
@@ -50,23 +63,20 @@ SMOKING_CATEGORIES: dict[str, int] = {
 }
 # --8<-- [end:smoking_categories]
 
-
-class GBMDataError(ValueError):
-    """The GBM data cannot be used as it is; the message says what to do."""
-
-
-class MalformedRowsWarning(UserWarning):
-    """Some CSV rows had the wrong number of fields and were skipped."""
-
-
 # ---------------------------------------------------------------- loading
+
+LAYOUT_HINT = (
+    "The tutorials expect a comma-separated UTF-8 CSV with one row per sample: "
+    "expression columns first, then PATIENT_ID, SAMPLE_ID and the clinical "
+    "columns, as build_gbm_from_cbioportal writes it."
+)
 
 
 def _where_path_came_from(path: str | os.PathLike[str] | None) -> str:
     if path is not None:
         return "passed explicitly"
     if os.environ.get(DATA_ENV_VAR):
-        return f"from ${DATA_ENV_VAR}"
+        return f"from ${DATA_ENV_VAR} or --data"
     return "the shipped default"
 
 
@@ -80,63 +90,254 @@ def _missing_file_message(csv_path: Path, source: str) -> str:
     )
 
 
-def _split_good_and_malformed(text: str) -> tuple[list[list[str]], list[int]]:
-    """Parse CSV text with the csv module; return good records and bad line numbers.
+def _check_regular_file(csv_path: Path, source: str) -> None:
+    """A missing path, a folder or a special file gets its own message."""
+    try:
+        mode = csv_path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise GBMDataError(_missing_file_message(csv_path, source)) from None
+    except OSError as error:
+        raise GBMDataError(_unreadable_message(csv_path, source, error)) from None
+    if stat.S_ISDIR(mode):
+        raise GBMDataError(
+            f"{csv_path} ({source}) is a directory, not a CSV file. Point "
+            f"{DATA_ENV_VAR} or --data to the CSV file itself, e.g. "
+            f"{csv_path / 'gbm_data.csv'}."
+        )
+    if not stat.S_ISREG(mode):
+        raise GBMDataError(
+            f"{csv_path} ({source}) is not a regular file (a pipe, socket or "
+            "device). Save the table to a file and point to that."
+        )
 
-    A record is malformed when its field count differs from the header's.
-    """
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if not header:
-        return [], []
-    good, bad_lines = [header], []
-    for record in reader:
-        if not record:  # blank line
-            continue
-        if len(record) == len(header):
-            good.append(record)
-        else:
-            bad_lines.append(reader.line_num)
-    return good, bad_lines
 
-
-def _warn_malformed(csv_path: Path, bad_lines: list[int]) -> None:
-    shown = ", ".join(map(str, bad_lines[:20]))
-    more = f" (and {len(bad_lines) - 20} more)" if len(bad_lines) > 20 else ""
-    warnings.warn(
-        f"Skipped {len(bad_lines)} malformed row(s) in {csv_path.name} with the "
-        f"wrong number of fields, at line(s) {shown}{more}. The usual cause is "
-        "an unquoted comma inside a value (e.g. 'Current reformed smoker, more "
-        "than 15 years'): write the CSV with quoting, as pandas.to_csv does.",
-        MalformedRowsWarning,
-        stacklevel=3,
+def _unreadable_message(csv_path: Path, source: str, error: OSError) -> str:
+    return (
+        f"{csv_path} ({source}) cannot be read: {error.strerror or error}. "
+        f"Give yourself read permission (chmod u+r {csv_path}) or copy the file "
+        "somewhere you can read it."
     )
 
 
-def load_gbm(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """Read the GBM CSV (one row per sample); skip and report malformed rows.
+def _open(csv_path: Path, source: str, **open_args):
+    try:
+        return csv_path.open(**open_args)
+    except OSError as error:
+        raise GBMDataError(_unreadable_message(csv_path, source, error)) from None
 
-    The line numbers of skipped rows are kept in ``gbm.attrs["malformed_lines"]``
-    so that :func:`cleaning_report` can count them.
+
+def _looks_utf16(head: bytes) -> bool:
+    """A byte-order mark, or the zero byte UTF-16 puts beside each ASCII letter
+    (always on the same side: odd offsets little-endian, even ones big-endian)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    return max(even, odd) > 0.4 * (len(head) // 2) and min(even, odd) == 0
+
+
+def _check_text_start(csv_path: Path, head: bytes) -> None:
+    """Compressed, binary and UTF-16 files, recognised from their first bytes."""
+    if not head.strip():
+        raise GBMDataError(f"{csv_path} is empty. {LAYOUT_HINT}")
+    if head.startswith(b"\x1f\x8b"):
+        raise GBMDataError(
+            f"{csv_path} is gzip-compressed, not CSV text. Decompress it first "
+            f"(gunzip -k {csv_path}) and point {DATA_ENV_VAR} or --data to the "
+            "decompressed .csv."
+        )
+    if head.startswith(b"PK\x03\x04"):
+        raise GBMDataError(
+            f"{csv_path} is a ZIP archive or an Excel workbook, not CSV text. "
+            "Unpack it, or save the sheet as 'CSV UTF-8 (comma delimited)'."
+        )
+    if _looks_utf16(head):
+        raise GBMDataError(
+            f"{csv_path} is UTF-16 text, not UTF-8. Convert it (iconv -f UTF-16 "
+            "-t UTF-8 in.csv > out.csv, or choose 'CSV UTF-8' in a spreadsheet's "
+            "Save As)."
+        )
+    if b"\x00" in head:
+        raise GBMDataError(
+            f"{csv_path} is a binary file, not CSV text (it holds NUL bytes). "
+            f"{LAYOUT_HINT}"
+        )
+
+
+def _first_undecodable_line(csv_path: Path) -> tuple[int, bytes]:
+    """Line number and bad byte of the first line that is not valid UTF-8."""
+    with csv_path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return number, line[error.start : error.start + 1]
+    return 0, b""
+
+
+def _not_utf8_message(csv_path: Path) -> str:
+    line, byte = _first_undecodable_line(csv_path)
+    return (
+        f"{csv_path} is not UTF-8 text: line {line} holds the byte "
+        f"0x{byte.hex().upper()}, which UTF-8 does not allow. The file is probably "
+        "Latin-1 or Windows-1252: re-save it as UTF-8 (iconv -f latin1 -t utf-8 "
+        "in.csv > out.csv, or 'CSV UTF-8' in a spreadsheet's Save As)."
+    )
+
+
+class _LineTap:
+    """Hands lines to the csv reader and keeps them, to pass records on verbatim."""
+
+    def __init__(self, lines: Iterator[str]):
+        self.lines = lines
+        self.taken: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.taken.append(line)
+        return line
+
+    def release(self) -> str:
+        text = "".join(self.taken)
+        self.taken.clear()
+        return text
+
+
+class WellFormedRows(io.TextIOBase):
+    """The CSV text without its malformed records, read as pandas reads a file.
+
+    One pass: the csv module splits the text into records as pandas asks for
+    more; a record whose field count differs from the header's is left out and
+    its line number kept in ``bad_lines``. Nothing is held beyond one chunk, so
+    memory does not grow with the file.
+    """
+
+    def __init__(self, handle, csv_path: Path):
+        self.tap = _LineTap(iter(handle))
+        self.reader = csv.reader(self.tap)
+        self.header = next(self.reader, None)
+        self.pending = self.tap.release()
+        self.bad_lines: list[int] = []
+        self.good_rows = 0
+        if not self.header:
+            raise GBMDataError(f"{csv_path} is empty. {LAYOUT_HINT}")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        size = -1 if size is None else size
+        pieces, length = [self.pending], len(self.pending)
+        while size < 0 or length < size:
+            record = next(self.reader, None)
+            if record is None:
+                break
+            raw = self.tap.release()
+            if not record:  # a blank line
+                continue
+            if len(record) == len(self.header):
+                pieces.append(raw)
+                length += len(raw)
+                self.good_rows += 1
+            else:
+                self.bad_lines.append(self.reader.line_num)
+        text = "".join(pieces)
+        if 0 <= size < len(text):
+            text, self.pending = text[:size], text[size:]
+        else:
+            self.pending = ""
+        return text
+
+
+def _check_header(csv_path: Path, header: list[str]) -> None:
+    if len(header) == 1:
+        for name, delimiter in [("tab", "\t"), ("semicolon", ";")]:
+            if delimiter in header[0]:
+                raise GBMDataError(
+                    f"{csv_path} looks {name}-separated: its header has no commas "
+                    f"but {header[0].count(delimiter)} {name}s. Save it with commas"
+                    " between fields (e.g. pandas.read_csv(path, sep="
+                    f"{delimiter!r}).to_csv(new_path, index=False))."
+                )
+    repeated = {name: n for name, n in Counter(header).items() if n > 1}
+    if repeated:
+        shown = ", ".join(
+            f"{name} ({n} times)" for name, n in list(repeated.items())[:5]
+        )
+        more = f" and {len(repeated) - 5} more" if len(repeated) > 5 else ""
+        raise GBMDataError(
+            f"{csv_path} has {len(repeated)} repeated column name(s): {shown}{more}. "
+            "Every column needs its own name. A gene on several rows of a "
+            "cBioPortal export is kept once by build_gbm_from_cbioportal: "
+            "rebuild the table with it, or drop or rename the repeats."
+        )
+
+
+def _check_row_counts(csv_path: Path, rows: WellFormedRows) -> None:
+    bad = len(rows.bad_lines)
+    if rows.good_rows == 0 and bad == 0:
+        raise GBMDataError(
+            f"{csv_path} has a header row but no data rows. {LAYOUT_HINT}"
+        )
+    if bad > rows.good_rows:
+        raise GBMDataError(
+            f"{csv_path}: {bad} of {bad + rows.good_rows} data rows have a "
+            f"different number of fields than the header ({len(rows.header)}), "
+            f"first at line(s) {_line_list(rows.bad_lines, 5)}. The likely cause is "
+            "a delimiter other than a comma in the rows, or commas inside values "
+            "that are not quoted: write the CSV with pandas.to_csv, which quotes "
+            "them."
+        )
+
+
+def _line_list(lines: Sequence[int], limit: int = 20) -> str:
+    shown = ", ".join(map(str, lines[:limit]))
+    return shown + (f" (and {len(lines) - limit} more)" if len(lines) > limit else "")
+
+
+def _read_well_formed(csv_path: Path, source: str) -> pd.DataFrame:
+    with _open(csv_path, source, mode="rb") as handle:
+        _check_text_start(csv_path, handle.read(4096))
+    try:
+        with _open(csv_path, source, encoding="utf-8-sig", newline="") as handle:
+            rows = WellFormedRows(handle, csv_path)
+            _check_header(csv_path, rows.header)
+            gbm = pd.read_csv(rows, low_memory=False)
+    except UnicodeDecodeError:
+        raise GBMDataError(_not_utf8_message(csv_path)) from None
+    _check_row_counts(csv_path, rows)
+    # read_csv gives one block per column; a later added column (the label)
+    # would then make pandas warn about a fragmented frame. copy() joins them.
+    gbm = gbm.copy()
+    gbm.attrs["source"] = str(csv_path)
+    gbm.attrs["malformed_lines"] = rows.bad_lines
+    return gbm
+
+
+def load_gbm(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Read the GBM CSV (one row per sample) and check it can be used.
+
+    Malformed rows (the wrong number of fields) are skipped, not fatal: their
+    line numbers are kept in ``gbm.attrs["malformed_lines"]`` for
+    :func:`cleaning_report`. Every other problem raises a GBMDataError that
+    names the file, the problem and what to do.
     """
     csv_path = data_path(path)
-    if not csv_path.is_file():
-        raise GBMDataError(_missing_file_message(csv_path, _where_path_came_from(path)))
-    text = csv_path.read_text(encoding="utf-8-sig")
-    records, bad_lines = _split_good_and_malformed(text)
-    if not records:
-        raise GBMDataError(
-            f"{csv_path} is empty. Point {DATA_ENV_VAR} or --data to a CSV with a "
-            "header row and one row per sample."
-        )
-    if bad_lines:
-        _warn_malformed(csv_path, bad_lines)
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(records)
-    buffer.seek(0)
-    gbm = pd.read_csv(buffer)
-    gbm.attrs["malformed_lines"] = bad_lines
+    source = _where_path_came_from(path)
+    _check_regular_file(csv_path, source)
+    gbm = _read_well_formed(csv_path, source)
+    _check_layout(gbm)
+    _check_sample_ids(gbm)
+    _check_expression_values(gbm)
+    smoking_history(gbm)  # the label column is there and its values are known
     return gbm
+
+
+def _in_file(frame: pd.DataFrame) -> str:
+    source = frame.attrs.get("source")
+    return f" in {source}" if source else ""
 
 
 def clinical_columns(gbm: pd.DataFrame) -> list[str]:
@@ -147,34 +348,128 @@ def clinical_columns(gbm: pd.DataFrame) -> list[str]:
     return [c for c in gbm.columns if not pd.api.types.is_numeric_dtype(gbm[c])]
 
 
+def expression_columns(gbm: pd.DataFrame) -> list[str]:
+    """The gene columns: everything before the clinical block."""
+    clinical = set(clinical_columns(gbm))
+    return [c for c in gbm.columns if c not in clinical]
+
+
+def _check_layout(gbm: pd.DataFrame) -> None:
+    """Which columns are genes is known only from where the clinical block starts."""
+    if FIRST_CLINICAL_COLUMN not in gbm.columns:
+        raise GBMDataError(
+            f"The data{_in_file(gbm)} has no {FIRST_CLINICAL_COLUMN} column, so its "
+            f"expression columns (those before {FIRST_CLINICAL_COLUMN}) cannot be "
+            f"told from clinical ones. {LAYOUT_HINT}"
+        )
+
+
+def _check_sample_ids(gbm: pd.DataFrame) -> None:
+    if "SAMPLE_ID" not in gbm.columns:
+        return
+    counts = gbm["SAMPLE_ID"].value_counts()
+    repeated = counts[counts > 1]
+    if len(repeated):
+        shown = ", ".join(f"{s} ({n} rows)" for s, n in repeated.head(5).items())
+        raise GBMDataError(
+            f"SAMPLE_ID repeats{_in_file(gbm)}: {len(repeated)} sample(s) have more "
+            f"than one row, e.g. {shown}. Each row must be one sample: remove "
+            "repeated rows, or give different samples different IDs."
+        )
+
+
+def _first_cell(gbm: pd.DataFrame, mask: pd.DataFrame) -> str:
+    row, column = np.argwhere(mask.to_numpy())[0]
+    value = gbm[mask.columns[column]].iloc[row]
+    shown = repr(value) if isinstance(value, str) else f"{float(value):g}"
+    return f"{shown} in column {mask.columns[column]}, {_row_name(gbm, gbm.index[row])}"
+
+
+def _check_expression_values(gbm: pd.DataFrame) -> None:
+    """Expression columns hold numbers on a log2 scale (missing values allowed)."""
+    genes = expression_columns(gbm)
+    text_columns = gbm[genes].select_dtypes(exclude="number").columns
+    if len(text_columns):
+        text = gbm[text_columns]
+        not_numbers = text.notna() & text.apply(pd.to_numeric, errors="coerce").isna()
+        raise GBMDataError(
+            f"{int(not_numbers.to_numpy().sum())} expression value(s){_in_file(gbm)} "
+            f"are not numbers, e.g. {_first_cell(gbm, not_numbers)}. Expression "
+            "values must be numbers; leave missing values empty (or NA)."
+        )
+    values = gbm[genes]
+    infinite = pd.DataFrame(np.isinf(values.to_numpy()), columns=genes)
+    if infinite.to_numpy().any():
+        raise GBMDataError(
+            f"{int(infinite.to_numpy().sum())} expression value(s){_in_file(gbm)} are "
+            f"infinite, e.g. {_first_cell(gbm, infinite)}. Replace them with real "
+            "values or leave them empty (missing)."
+        )
+    low, high = EXPRESSION_RANGE
+    expected = (
+        f"The tutorials expect log2(FPKM + 1) values from {low:g} to about {high:g} "
+        "(the shipped table: 0 to 14; real exports of the study: about 6 to 27)"
+    )
+    if (values < low).to_numpy().any():
+        below = pd.DataFrame((values < low).to_numpy(), columns=genes)
+        raise GBMDataError(
+            f"Expression values below {low:g}{_in_file(gbm)}, e.g. "
+            f"{_first_cell(gbm, below)}. {expected}. Negative values suggest "
+            "z-scores or log2(FPKM) without the + 1: use the FPKM file and "
+            "build_gbm_from_cbioportal."
+        )
+    if (values > high).to_numpy().any():
+        above = pd.DataFrame((values > high).to_numpy(), columns=genes)
+        raise GBMDataError(
+            f"Expression values up to {float(np.nanmax(values.to_numpy())):.6g}"
+            f"{_in_file(gbm)}, e.g. {_first_cell(gbm, above)}: this looks like a "
+            f"linear scale, not a log scale. {expected}. Apply log2(x + 1) "
+            "(build_gbm_from_cbioportal does, unless given --already-log)."
+        )
+
+
 # --------------------------------------------------------------- cleaning
 
 
-def _unknown_categories_message(unknown: Sequence[str]) -> str:
-    known = "\n  ".join(SMOKING_CATEGORIES)
+def _normalised(category: str) -> str:
+    """Case and runs of spaces do not matter: 'current smoker:  includes ...'."""
+    return " ".join(category.split()).casefold()
+
+
+_CATEGORY_BY_NORMALISED = {_normalised(c): c for c in SMOKING_CATEGORIES}
+
+
+def _unknown_categories_message(unknown: Sequence[str], where: str) -> str:
+    known = "; ".join(repr(c) for c in SMOKING_CATEGORIES)
     return (
-        f"{SMOKING_COLUMN} has {len(unknown)} unrecognised value(s): "
-        f"{', '.join(repr(u) for u in unknown)}. Known categories:\n  {known}\n"
-        "Fix the spelling in the CSV, or add the category to SMOKING_CATEGORIES "
-        "in tutorial_code/gbm_data.py with its 0/1 label."
+        f"{SMOKING_COLUMN}{where} has {len(unknown)} unrecognised value(s): "
+        f"{', '.join(repr(u) for u in unknown)}. Known categories (case and "
+        f"spacing may differ): {known}. Fix the spelling in the CSV, or add the "
+        "category to SMOKING_CATEGORIES in tutorial_code/gbm_data.py with its "
+        "0/1 label."
     )
 
 
 def smoking_history(gbm: pd.DataFrame) -> pd.Series:
-    """The SMOKING_HISTORY column, whitespace-trimmed and checked against
-    SMOKING_CATEGORIES (missing values stay missing)."""
+    """The SMOKING_HISTORY column with each value spelled as in
+    SMOKING_CATEGORIES (case and spacing variants accepted; missing values
+    stay missing); an unknown category is an error."""
     if SMOKING_COLUMN not in gbm.columns:
         raise GBMDataError(
-            f"The data has no {SMOKING_COLUMN} column, so there is no smoking "
-            "label. Use a CSV built by build_gbm_from_cbioportal.py (clinical "
-            "columns included) or the shipped synthetic file."
+            f"The data{_in_file(gbm)} has no {SMOKING_COLUMN} column, so there is "
+            "no smoking label. Use a CSV built by build_gbm_from_cbioportal.py "
+            "(clinical columns included) or the shipped synthetic file."
         )
     history = gbm[SMOKING_COLUMN].map(
-        lambda value: value.strip() if isinstance(value, str) else value
+        lambda value: (
+            _CATEGORY_BY_NORMALISED.get(_normalised(value), value)
+            if isinstance(value, str)
+            else value
+        )
     )
     unknown = sorted({str(v) for v in history.dropna()} - set(SMOKING_CATEGORIES))
     if unknown:
-        raise GBMDataError(_unknown_categories_message(unknown))
+        raise GBMDataError(_unknown_categories_message(unknown, _in_file(gbm)))
     return history
 
 
@@ -189,17 +484,22 @@ def label_smoking_status(gbm):
 # --8<-- [end:label_smoking_status]
 
 
-def _absent_genes_message(absent: Sequence[str], columns: Sequence[str]) -> str:
+def _absent_genes_message(gbm: pd.DataFrame, absent: Sequence[str]) -> str:
+    columns = expression_columns(gbm)
     hints = []
     for gene in absent:
         close = difflib.get_close_matches(gene, columns, n=3, cutoff=0.6)
-        if close:
+        if gene in gbm.columns:
+            hints.append(f"{gene} (a clinical column, not a gene)")
+        elif close:
             hints.append(f"{gene} (close: {', '.join(close)})")
         else:
             hints.append(f"{gene} (no similar column)")
     return (
-        f"Gene column(s) not in the data: {'; '.join(hints)}. Check the spelling "
-        "or pass genes=[...] with columns the CSV has."
+        f"Gene(s) not in the expression columns{_in_file(gbm)}: {'; '.join(hints)}. "
+        f"The genes come from ${GENES_ENV_VAR} or --genes (default: the five "
+        "genes of the shipped table); name genes the table has, e.g. from "
+        "`python -m tutorial_code.gbm_data --suggest-genes 10`."
     )
 
 
@@ -218,8 +518,8 @@ def _as_numeric(gbm: pd.DataFrame, genes: Sequence[str]) -> pd.DataFrame:
         if not_numbers.any():
             first = not_numbers.idxmax()
             raise GBMDataError(
-                f"Column {gene} holds {int(not_numbers.sum())} non-numeric "
-                f"value(s), e.g. {gbm.at[first, gene]!r} in "
+                f"Column {gene}{_in_file(gbm)} holds {int(not_numbers.sum())} "
+                f"non-numeric value(s), e.g. {gbm.at[first, gene]!r} in "
                 f"{_row_name(gbm, first)}. Expression values must be numbers; "
                 "leave missing values empty (or NA)."
             )
@@ -228,20 +528,34 @@ def _as_numeric(gbm: pd.DataFrame, genes: Sequence[str]) -> pd.DataFrame:
 
 
 def select_features(
-    gbm: pd.DataFrame, genes: Sequence[str] = FEATURES
+    gbm: pd.DataFrame, genes: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """X (float gene columns) and y (LABEL); rows missing a gene are dropped."""
-    genes = list(genes)
-    absent = [g for g in genes if g not in gbm.columns]
+    """X (float gene columns) and y (LABEL); rows missing a gene are dropped.
+
+    ``genes`` defaults to :func:`feature_genes` ($GBM_GENES, else the five).
+    """
+    genes = feature_genes() if genes is None else list(genes)
+    absent = [g for g in genes if g not in expression_columns(gbm)]
     if absent:
-        raise GBMDataError(_absent_genes_message(absent, list(gbm.columns)))
+        raise GBMDataError(_absent_genes_message(gbm, absent))
     if LABEL not in gbm.columns:
         raise GBMDataError(
             f"No {LABEL} column: call label_smoking_status(gbm) before select_features."
         )
     X = _as_numeric(gbm, genes).dropna()
+    X.attrs["source"] = gbm.attrs.get("source")  # for the split's messages
     y = gbm.loc[X.index, LABEL].astype(int)
     return X, y
+
+
+def suggest_genes(gbm: pd.DataFrame, n: int = 10) -> pd.Series:
+    """The ``n`` expression columns whose values vary most (standard deviation),
+    most variable first: candidates for $GBM_GENES. The label plays no part."""
+    genes = expression_columns(gbm)
+    if n < 1:
+        raise GBMDataError(f"Ask for at least one gene (got {n}).")
+    spread = gbm[genes].std().dropna().sort_values(ascending=False, kind="stable")
+    return spread.head(n).rename("standard deviation")
 
 
 # --------------------------------------------------------------- splitting
@@ -267,19 +581,19 @@ def _min_rows_to_split(test_size: float) -> int:
     return n
 
 
-def _check_splittable(y: pd.Series, test_size: float) -> None:
+def _check_splittable(y: pd.Series, test_size: float, where: str) -> None:
     counts = y.value_counts()
     if len(counts) == 1:
         only = int(counts.index[0])
         raise GBMDataError(
-            f"Only one class is left after cleaning ({LABEL} = {only} for all "
-            f"{len(y)} rows), so there is nothing to classify. Check "
+            f"Only one class is left after cleaning{where} ({LABEL} = {only} for "
+            f"all {len(y)} rows), so there is nothing to classify. Check "
             f"{SMOKING_COLUMN} in the CSV: both smokers and non-smokers are needed."
         )
     needed = _min_rows_to_split(test_size)
     if len(y) < needed or (counts < 2).any():
         raise GBMDataError(
-            f"Too few rows to split: {len(y)} row(s) after cleaning "
+            f"Too few rows to split{where}: {len(y)} row(s) after cleaning "
             f"(per class: {counts.sort_index().to_dict()}). A stratified split "
             f"with test_size={test_size} needs at least {needed} rows and at "
             "least 2 of each class; use a larger data file."
@@ -297,12 +611,13 @@ def split_and_scale(
     seed: int = SPLIT_SEED,
 ) -> Split:
     """Stratified train/test split; standardise with the training rows' stats."""
+    where = _in_file(X)
     if len(y) == 0:
         raise GBMDataError(
-            "No rows left after cleaning: every row lacked a smoking history or a "
-            "selected gene value. Check the CSV (see cleaning_report)."
+            f"No rows left after cleaning{where}: every row lacked a smoking "
+            "history or a selected gene value. Check the CSV (see cleaning_report)."
         )
-    _check_splittable(y, test_size)
+    _check_splittable(y, test_size, where)
     X_train, X_test, y_train, y_test = train_test_split(
         X.to_numpy(dtype=float),
         y.to_numpy(dtype=float),
@@ -326,13 +641,18 @@ def split_and_scale(
 
 @dataclass
 class CleaningReport:
-    """How many rows each cleaning step removed."""
+    """How many rows each cleaning step removed, and which lines were malformed."""
 
     rows_read: int
-    malformed_skipped: int
     missing_smoking_history: int
     missing_selected_gene: int
     rows_kept: int
+    malformed_lines: list[int] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def malformed_skipped(self) -> int:
+        return len(self.malformed_lines)
 
     def __str__(self) -> str:
         lines = [
@@ -343,42 +663,103 @@ class CleaningReport:
             ("rows kept", self.rows_kept),
         ]
         width = max(len(name) for name, _ in lines)
-        return "\n".join(f"{name:<{width}}  {count:>5}" for name, count in lines)
+        text = "\n".join(f"{name:<{width}}  {count:>5}" for name, count in lines)
+        if self.malformed_lines:
+            text += (
+                f"\nnote: skipped {self.malformed_skipped} malformed row(s) of "
+                f"{Path(self.source).name or 'the CSV'} (a different number of "
+                f"fields than the header) at line(s) "
+                f"{_line_list(self.malformed_lines)}. The usual cause is an "
+                "unquoted comma inside a value; write the CSV with quoting, as "
+                "pandas.to_csv does."
+            )
+        return text
 
 
 def cleaning_report(
-    gbm: pd.DataFrame, genes: Sequence[str] = FEATURES
+    gbm: pd.DataFrame, genes: Sequence[str] | None = None
 ) -> CleaningReport:
     """Run the cleaning steps on a loaded frame and count what each removed."""
     labelled = label_smoking_status(gbm)
     X, _ = select_features(labelled, genes)
     return CleaningReport(
         rows_read=len(gbm),
-        malformed_skipped=len(gbm.attrs.get("malformed_lines", [])),
         missing_smoking_history=len(gbm) - len(labelled),
         missing_selected_gene=len(labelled) - len(X),
         rows_kept=len(X),
+        malformed_lines=list(gbm.attrs.get("malformed_lines", [])),
+        source=gbm.attrs.get("source", ""),
     )
 
 
 # ------------------------------------------------------------- scripts
 
 
-def run_as_script(main: Callable[[], object]) -> None:
-    """Entry point of every tutorial module: ``--data PATH`` sets $GBM_DATA."""
-    parser = argparse.ArgumentParser()
+def script_parser(description: str | None = None) -> argparse.ArgumentParser:
+    """The options every tutorial module takes on its command line."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--data",
         metavar="PATH",
         help=f"GBM CSV to use (default: ${DATA_ENV_VAR}, else {SHIPPED_DATA.name})",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--genes",
+        metavar="G1,G2,...",
+        help=f"feature genes, comma-separated (default: ${GENES_ENV_VAR}, else "
+        f"{','.join(DEFAULT_GENES)})",
+    )
+    return parser
+
+
+def use_script_options(args: argparse.Namespace) -> None:
+    """--data and --genes set $GBM_DATA and $GBM_GENES, which every module reads."""
     if args.data:
         os.environ[DATA_ENV_VAR] = args.data
+    if args.genes is not None:
+        os.environ[GENES_ENV_VAR] = args.genes
+
+
+def exit_on_data_error(story: Callable[[], object]) -> None:
+    """Run ``story``; a GBMDataError becomes one ``error: ...`` line, status 2."""
     try:
-        main()
+        feature_genes()  # a malformed gene list fails before any work is done
+        story()
     except GBMDataError as error:
-        raise SystemExit(f"error: {error}") from None
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def run_as_script(
+    main: Callable[[], object], argv: Sequence[str] | None = None
+) -> None:
+    """Entry point of every tutorial module: ``--data PATH``, ``--genes G1,G2``."""
+    use_script_options(script_parser().parse_args(argv))
+    exit_on_data_error(main)
+
+
+def print_gene_suggestions(n: int) -> None:
+    suggestions = suggest_genes(load_gbm(), n)
+    print(suggestions.round(3).to_string())
+    print(f"\n{GENES_ENV_VAR}={','.join(suggestions.index)}")
+
+
+def script(argv: Sequence[str] | None = None) -> None:
+    """This module's command line: the page's story, or --suggest-genes N."""
+    parser = script_parser(description="Load, clean and split the GBM table.")
+    parser.add_argument(
+        "--suggest-genes",
+        type=int,
+        metavar="N",
+        help="print the N most variable genes of the table (candidates for "
+        f"${GENES_ENV_VAR}) instead of the story",
+    )
+    args = parser.parse_args(argv)
+    use_script_options(args)
+    if args.suggest_genes is None:
+        exit_on_data_error(main)
+    else:
+        exit_on_data_error(lambda: print_gene_suggestions(args.suggest_genes))
 
 
 def main() -> None:
@@ -388,11 +769,13 @@ def main() -> None:
         LABEL,
         cleaning_report,
         clinical_columns,
+        feature_genes,
         label_smoking_status,
         load_gbm,
         select_features,
         smoking_history,
         split_and_scale,
+        suggest_genes,
     )
 
     # --8<-- [end:imports]
@@ -422,8 +805,13 @@ def main() -> None:
     print(cleaning_report(gbm))
     # --8<-- [end:report]
 
+    # --8<-- [start:genes]
+    genes = feature_genes()  # $GBM_GENES or --genes, else the default five
+    print(f"{len(genes)} feature genes: {', '.join(genes)}")
+    # --8<-- [end:genes]
+
     # --8<-- [start:features]
-    X, y = select_features(labelled)
+    X, y = select_features(labelled, genes)
     print(f"X: {X.shape}, y: {y.shape}, smokers: {y.mean():.0%}")
     # --8<-- [end:features]
 
@@ -434,6 +822,11 @@ def main() -> None:
     print("scaler means (train rows):", split.scaler.mean_.round(2))
     # --8<-- [end:split]
 
+    # --8<-- [start:suggest_genes]
+    candidates = suggest_genes(gbm, 10)
+    print(candidates.round(2).to_string())
+    # --8<-- [end:suggest_genes]
+
 
 if __name__ == "__main__":
-    run_as_script(main)
+    script()
