@@ -338,3 +338,17 @@ def test_claim_split_keeps_class_balance(page_run):
 def test_page_prints_the_cleaning_report(page_run):
     out = page_run("gbm_data").stdout
     assert "dropped: no SMOKING_HISTORY" in out and "rows kept" in out
+
+
+def test_claim_ceiling_about_78_percent(page_run):
+    """The data page's ceiling: about 0.78, and clipping hardly moves it."""
+    namespace = page_run("gbm_data").namespace
+    assert round(namespace["ceiling"], 2) == 0.78
+    assert abs(namespace["unclipped"] - namespace["ceiling"]) < 0.005
+    assert f"{namespace['ceiling']:.3f}" in page_run("gbm_data").stdout
+    # Most clipped values are C20orf202 cut at 0 (a low value means smoker).
+    X = namespace["X"]
+    clipped = ((X <= 0) | (X >= 14)).sum()
+    assert clipped.idxmax() == "C20orf202" and clipped.max() > clipped.sum() / 2
+    by_class = namespace["labelled"].groupby("smoking_status")["C20orf202"].mean()
+    assert by_class[1] < by_class[0]
