@@ -89,6 +89,7 @@ def test_site_has_every_page_and_notebook(pages):
         "01_gbm_data/",
         "04_classifier/",
         "05_autoencoders/",
+        "06_vae/",
     } <= set(pages)
     assert notebooks == [f"notebooks/{p.stem}/" for p in TUTORIAL_PAGES]
 
@@ -187,8 +188,11 @@ def test_every_figure_is_drawn_with_its_titles(loaded):
     autoencoders = next(
         figs for url, figs in drawn.items() if url == "05_autoencoders/"
     )
-    # overfitting, AE, AE head, VAE, the β sweep, latents, VAE head
-    assert len(autoencoders) == 7
+    # overfitting, AE, AE head, the repeated splits
+    assert len(autoencoders) == 4
+    vae = next(figs for url, figs in drawn.items() if url == "06_vae/")
+    # VAE, the β sweep, latents, generated, interpolation, the repeated splits
+    assert len(vae) == 6
 
 
 def test_every_image_loads_and_is_described(loaded):

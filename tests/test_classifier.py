@@ -1,27 +1,33 @@
 """tutorial_code/classifier.py: the shared toolkit, the MLP and the page's claims."""
 
-import warnings
-
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
+from hooks.tutorials import ROOT, page_sections
 from tutorial_code.classifier import (
     MLP,
     classification_loss,
-    classification_metrics,
     classification_scores,
     curve_figure,
-    evaluate,
     loss_figure,
-    metrics_table,
+    mlp_predictions,
+    plot_sample,
+    predict,
     train,
     train_mlp,
 )
-from tutorial_code.gbm_data import (
-    FEATURES,
+from tutorial_code.evaluation import (
+    head_to_head,
+    label_metrics,
+    mcnemar_exact,
 )
+from tutorial_code.gbm_data import feature_genes
+from tutorial_code.make_synthetic_gbm import bayes_accuracy
+
+STEM = "classifier"
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +50,6 @@ def test_mlp_returns_one_logit_per_sample():
     model = MLP(n_inputs=5)
     assert model(torch.randn(7, 5)).shape == (7,)
     assert MLP(n_inputs=2, hidden=16)(torch.randn(3, 2)).shape == (3,)
-
-
-def test_mlp_outputs_unbounded_logits_not_probabilities():
-    layers = [m for m in MLP(5).modules() if isinstance(m, nn.Sigmoid)]
-    assert layers == []
 
 
 def test_classification_loss_is_bce_of_sigmoid_of_logits():
@@ -94,23 +95,6 @@ def test_train_records_every_score_every_epoch():
     assert all(len(values) == 7 for values in history.values())
 
 
-def test_train_scores_each_batch_with_one_forward_pass():
-    """Per epoch: one pass to train, then one per batch for all the scores."""
-    train_batch, test_batch = toy_batches()
-    model = MLP(3)
-    calls = []
-    model.register_forward_hook(lambda *_: calls.append(1))
-    train(
-        model,
-        classification_loss,
-        train_batch,
-        test_batch,
-        epochs=5,
-        scores=classification_scores,
-    )
-    assert len(calls) == 5 * 3
-
-
 def test_train_lowers_the_loss():
     train_batch, test_batch = toy_batches()
     torch.manual_seed(0)
@@ -143,39 +127,6 @@ def test_train_mlp_is_seeded(split):
 # ------------------------------------------------------------------ metrics and figures
 
 
-def test_classification_metrics_match_a_hand_count():
-    y = torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
-    logits = torch.tensor([2.0, 1.0, -1.0, 0.5, -2.0, -3.0])  # TP TP FN FP TN TN
-    metrics = classification_metrics(y, logits)
-    assert metrics["accuracy"] == pytest.approx(4 / 6)
-    assert metrics["precision"] == pytest.approx(2 / 3)
-    assert metrics["recall"] == pytest.approx(2 / 3)
-    assert metrics["f1"] == pytest.approx(2 / 3)
-
-
-def test_classification_metrics_without_positive_predictions_do_not_warn():
-    y = torch.tensor([1.0, 0.0, 0.0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        metrics = classification_metrics(y, torch.tensor([-1.0, -1.0, -1.0]))
-    assert metrics["precision"] == 0 and metrics["f1"] == 0
-
-
-def test_evaluate_uses_eval_mode_and_no_gradients():
-    model = MLP(3)
-    x, y = toy_batches()[1]
-    model.train()
-    assert evaluate(model, x, y) == classification_metrics(y, model(x).detach())
-    assert not model.training
-
-
-def test_metrics_table_has_a_row_per_model():
-    row = {"accuracy": 0.5, "precision": 0.25, "recall": 1.0, "f1": 0.4}
-    table = metrics_table({"a": row, "b": row})
-    assert list(table.index) == ["a", "b"]
-    assert list(table.columns) == ["accuracy", "precision", "recall", "f1"]
-
-
 def test_figures_have_titles_and_training_and_test_curves():
     history = {"train_loss": [3, 2, 1], "test_loss": [3, 2.5, 2]}
     history |= {"train_accuracy": [0.5, 0.6, 0.7], "test_accuracy": [0.5, 0.5, 0.6]}
@@ -189,19 +140,78 @@ def test_figures_have_titles_and_training_and_test_curves():
     assert [t.name for t in fig.data] == ["Training accuracy", "Test accuracy"]
 
 
+# ------------------------------------------------------------------ helpers
+
+
+def test_predict_thresholds_logits_at_zero_in_eval_mode():
+    class Fixed(nn.Module):
+        def forward(self, x):
+            return x[:, 0]
+
+    model = Fixed().train()
+    x = torch.tensor([[-1.0], [0.5], [0.0], [2.0]])
+    assert predict(model, x).tolist() == [0, 1, 0, 1]
+    assert not model.training
+
+
+def test_mlp_predictions_are_the_trained_mlps(split):
+    model, _ = train_mlp(split, seed=3, epochs=300)
+    expected = predict(model, split.X_test)
+    assert (mlp_predictions(split, seed=3) == expected).all()
+
+
+def test_plot_sample_caps_points_and_keeps_class_shares():
+    frame = pd.DataFrame({"x": np.arange(5000), "g": ["a"] * 4000 + ["b"] * 1000})
+    shown, sampled = plot_sample(frame, by="g", cap=500)
+    assert sampled and len(shown) == 500
+    assert (shown["g"] == "b").mean() == pytest.approx(0.2)
+    small, sampled = plot_sample(frame.head(10), by="g", cap=500)
+    assert not sampled and len(small) == 10
+
+
 # ------------------------------------------------------------------ the page
 
 
+def test_shown_code_fits_a_desktop_column():
+    """No code line the page shows needs horizontal scrolling."""
+    page = (ROOT / "docs" / "04_classifier.md").read_text()
+    for section in page_sections(page):
+        for line in section.code.splitlines():
+            assert len(line) <= 76, (section.module, section.name, line)
+
+
 def test_page_shows_every_figure_with_titles(page_run):
-    figures = page_run("classifier").figures
-    assert len(figures) == 3
+    figures = page_run(STEM).figures
+    assert len(figures) == 4
     for figure in figures:
-        assert figure["layout"]["title"]["text"]
+        layout = figure["layout"]
+        assert layout["title"]["text"]
+        if figure["data"][0]["type"] != "splom":
+            assert layout["xaxis"]["title"]["text"]
+            assert layout["yaxis"]["title"]["text"]
 
 
-def test_page_prints_a_test_metrics_table(page_run):
-    out = page_run("classifier").stdout
-    assert "accuracy  precision  recall" in out
+def test_paired_figure_draws_every_split(page):
+    fig = page["fig"]  # the last figure: the paired one
+    splits = page["results"]["split"].nunique()
+    lines = [t for t in fig.data if t.name.startswith("split")]
+    assert len(lines) == splits >= 20
+
+
+def test_repeated_evaluation_uses_the_same_splits_for_every_model(page):
+    results = page["results"]
+    counts = results.groupby("model")["split"].nunique()
+    assert (counts == len(page["splits"])).all() and len(page["splits"]) >= 20
+    # 80/20 and stratified, like the page's own split
+    for s in page["splits"]:
+        assert len(s.y_test) == len(page["split"].y_test)
+        assert s.y_test.sum() == page["split"].y_test.sum()
+
+
+def test_page_prints_metrics_with_intervals(page_run):
+    out = page_run(STEM).stdout
+    assert "95% low  95% high" in out
+    assert "exact McNemar test" in out
 
 
 def test_claim_classes_balanced(page):
@@ -212,7 +222,7 @@ def test_claim_classes_balanced(page):
 def test_claim_no_gene_separates_alone(page):
     """Even the best cut on any single gene gets fewer than 80% right."""
     X, y = page["X"], page["y"].to_numpy()
-    for gene in FEATURES:
+    for gene in feature_genes():
         values = X[gene].to_numpy()
         best = max(
             max(((values > cut) == y).mean(), ((values <= cut) == y).mean())
@@ -223,11 +233,12 @@ def test_claim_no_gene_separates_alone(page):
 
 def test_claim_scaled_on_training_rows(page):
     split = page["split"]
-    assert torch.allclose(split.X_train.mean(dim=0), torch.zeros(5), atol=1e-5)
+    n = split.X_train.shape[1]
+    assert torch.allclose(split.X_train.mean(dim=0), torch.zeros(n), atol=1e-5)
     assert torch.allclose(
-        split.X_train.std(dim=0, correction=0), torch.ones(5), atol=1e-5
+        split.X_train.std(dim=0, correction=0), torch.ones(n), atol=1e-5
     )
-    assert not torch.allclose(split.X_test.mean(dim=0), torch.zeros(5), atol=0.05)
+    assert not torch.allclose(split.X_test.mean(dim=0), torch.zeros(n), atol=0.05)
 
 
 def test_claim_mlp_losses_fall(page):
@@ -253,6 +264,58 @@ def test_claim_mlp_test_accuracy_plateau(page):
 
 
 def test_claim_mlp_recall_above_precision(page):
-    metrics = page["mlp_metrics"]
-    assert metrics["recall"] > metrics["precision"]
-    assert metrics == evaluate(page["mlp"], page["split"].X_test, page["split"].y_test)
+    table = page["mlp_table"]
+    assert table.loc["recall", "value"] > table.loc["precision", "value"]
+    split = page["split"]
+    expected = label_metrics(split.y_test.numpy(), predict(page["mlp"], split.X_test))
+    assert table["value"].to_dict() == pytest.approx(expected)
+
+
+def test_claim_mlp_intervals_wide(page):
+    table = page["mlp_table"]
+    width = table["95% high"] - table["95% low"]
+    assert width["accuracy"] > 0.3
+    assert width["precision"] > width["accuracy"]
+    assert width["recall"] > width["accuracy"]
+
+
+def test_claim_fixed_split_cannot_tell(page):
+    test = page["fixed_test"]
+    assert test["only_a_right"] + test["only_b_right"] <= 3
+    assert test["p_value"] > 0.5
+    split = page["split"]
+    again = mcnemar_exact(split.y_test.numpy(), page["mlp_pred"], page["lr_pred"])
+    assert again == test
+
+
+def test_claim_mlp_beats_majority_every_split(page, page_run):
+    count = head_to_head(page["results"], "MLP", "majority class")
+    assert count["higher"] == len(page["splits"])
+    line = f"of {len(page['splits'])} splits: {count['higher']} higher, 0 equal"
+    assert line in page_run(STEM).stdout
+
+
+def test_claim_logistic_regression_at_least_as_good(page, page_run):
+    count = head_to_head(page["results"], "MLP", "logistic regression")
+    assert count["lower"] >= 2 * count["higher"]
+    assert count["lower"] - count["higher"] >= 3
+    line = (
+        f"MLP vs logistic regression, of {len(page['splits'])} splits: "
+        f"{count['higher']} higher, {count['equal']} equal, "
+        f"{count['lower']} lower"
+    )
+    assert line in page_run(STEM).stdout
+    median = page["summary"]["median"]
+    for metric in ("accuracy", "precision", "f1"):
+        lr, mlp = median["logistic regression", metric], median["MLP", metric]
+        assert lr > mlp, metric
+    recall = median["logistic regression", "recall"], median["MLP", "recall"]
+    assert recall[0] == pytest.approx(recall[1])
+
+
+def test_claim_medians_near_ceiling(page):
+    ceiling = page["ceiling"]
+    assert ceiling == pytest.approx(bayes_accuracy(feature_genes())[0])
+    medians = page["accuracy"].median()
+    for name in ("logistic regression", "MLP"):
+        assert abs(medians[name] - ceiling) <= 1 / 18 + 1e-9, name

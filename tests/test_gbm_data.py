@@ -728,3 +728,17 @@ def test_the_page_stays_the_same_size_on_a_large_table(page_run, monkeypatch, tm
     assert "20000 samples x 25 columns" in large.stdout
     assert len(large.stdout) < 1.5 * len(shipped.stdout)
     assert len(large.figures) == len(shipped.figures)
+
+
+def test_claim_ceiling_about_78_percent(page_run):
+    """The data page's ceiling: about 0.78, and clipping hardly moves it."""
+    namespace = page_run("gbm_data").namespace
+    assert round(namespace["ceiling"], 2) == 0.78
+    assert abs(namespace["unclipped"] - namespace["ceiling"]) < 0.005
+    assert f"{namespace['ceiling']:.3f}" in page_run("gbm_data").stdout
+    # Most clipped values are C20orf202 cut at 0 (a low value means smoker).
+    X = namespace["X"]
+    clipped = ((X <= 0) | (X >= 14)).sum()
+    assert clipped.idxmax() == "C20orf202" and clipped.max() > clipped.sum() / 2
+    by_class = namespace["labelled"].groupby("smoking_status")["C20orf202"].mean()
+    assert by_class[1] < by_class[0]

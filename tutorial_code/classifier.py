@@ -1,25 +1,38 @@
-"""Classifiers: predict smoking status from five genes with a small neural network.
+"""Classifiers: predict smoking status from a few genes with a small neural network.
 
 Also the shared toolkit for the later pages: seeding, one training loop for any
-model and loss, classification metrics and loss/metric figures.
+model and loss, classification metrics, loss/metric figures and a capped sample
+for scatter plots. The repeated evaluation lives in tutorial_code/evaluation.py.
 """
 
 # --8<-- [start:imports]
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import torch
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 from torch import nn
 
+from tutorial_code.evaluation import (
+    describe_head_to_head,
+    evaluate_repeatedly,
+    logistic_regression,
+    majority_class,
+    mcnemar_exact,
+    metrics_with_intervals,
+    paired_figure,
+    repeated_splits,
+    summarise,
+)
 from tutorial_code.gbm_data import (
-    FEATURES,
+    feature_genes,
     label_smoking_status,
     load_gbm,
     run_as_script,
     select_features,
     split_and_scale,
 )
+from tutorial_code.make_synthetic_gbm import bayes_accuracy
 
 # --8<-- [end:imports]
 
@@ -28,6 +41,7 @@ SEED = 0
 HIDDEN = 64
 LEARNING_RATE = 1e-3
 EPOCHS = 300
+MAX_POINTS = 2000  # scatter plots draw at most this many samples
 # --8<-- [end:settings]
 
 
@@ -42,7 +56,7 @@ def set_seed(seed: int) -> None:
 
 # --8<-- [start:mlp]
 class MLP(nn.Module):
-    """One hidden layer; returns one logit (not a probability) per sample."""
+    """One hidden layer; one logit (not a probability) per sample."""
 
     def __init__(self, n_inputs: int, hidden: int = HIDDEN):
         super().__init__()
@@ -71,7 +85,8 @@ def classification_loss(model: nn.Module, batch) -> torch.Tensor:
 
 def classification_scores(model: nn.Module, batch) -> dict[str, float]:
     """Loss and accuracy from one forward pass. Accuracy is the share of
-    samples whose predicted class (logit > 0 means smoker) matches the label."""
+    samples whose predicted class (logit > 0 means smoker) matches the
+    label."""
     x, y = batch
     logits = model(x)
     return {
@@ -94,7 +109,7 @@ def train(
     seed: int = SEED,
     scores=None,
 ) -> dict[str, list[float]]:
-    """Full-batch Adam on `loss_fn(model, batch)`; returns per-epoch history.
+    """Full-batch Adam on `loss_fn(model, batch)`; per-epoch history.
 
     `scores(model, batch)` returns a dict of named numbers, computed in one
     forward pass; it is recorded on both batches every epoch. By default it
@@ -114,45 +129,39 @@ def train(
         # so that the two curves can be compared.
         model.eval()
         with torch.no_grad():
-            for part, batch in (("train", train_batch), ("test", test_batch)):
+            parts = (("train", train_batch), ("test", test_batch))
+            for part, batch in parts:
                 for name, value in scores(model, batch).items():
                     history.setdefault(f"{part}_{name}", []).append(value)
     return history
 
 
+def no_scores(model: nn.Module, batch) -> dict:
+    """Record nothing: for the many runs whose curves nobody looks at."""
+    return {}
+
+
 # --8<-- [end:train]
 
 
-# --8<-- [start:classification_metrics]
-def classification_metrics(y_true: torch.Tensor, logits: torch.Tensor) -> dict:
-    """Accuracy, precision, recall and F1, predicting 'smoker' when logit > 0."""
-    y_true = y_true.numpy().astype(int)
-    y_pred = (logits > 0).numpy().astype(int)
-    return {
-        "accuracy": accuracy_score(y_true, y_pred),
-        "precision": precision_score(y_true, y_pred, zero_division=0),
-        "recall": recall_score(y_true, y_pred, zero_division=0),
-        "f1": f1_score(y_true, y_pred, zero_division=0),
-    }
-
-
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
-    """`classification_metrics` of a trained model's predictions for x."""
+# --8<-- [start:predict]
+def predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """0/1 predictions of a trained model (1 = smoker, when logit > 0)."""
     model.eval()
     with torch.no_grad():
-        return classification_metrics(y, model(x))
+        return (model(x) > 0).numpy().astype(int)
 
 
-def metrics_table(metrics_by_model: dict[str, dict]) -> pd.DataFrame:
-    """One row per model, one column per metric, rounded for printing."""
-    return pd.DataFrame(metrics_by_model).T.round(3)
-
-
-# --8<-- [end:classification_metrics]
+# --8<-- [end:predict]
 
 
 # --8<-- [start:figures]
-def curve_figure(history: dict, name: str, title: str, y_title: str) -> go.Figure:
+def curve_figure(
+    history: dict,
+    name: str,
+    title: str,
+    y_title: str,
+) -> go.Figure:
     """Training and test curves of one recorded quantity against epoch."""
     epochs = list(range(1, len(history[f"train_{name}"]) + 1))
     fig = go.Figure()
@@ -166,7 +175,10 @@ def curve_figure(history: dict, name: str, title: str, y_title: str) -> go.Figur
             )
         )
     fig.update_layout(
-        title=title, xaxis_title="Epoch", yaxis_title=y_title, template="plotly_white"
+        title=title,
+        xaxis_title="Epoch",
+        yaxis_title=y_title,
+        template="plotly_white",
     )
     return fig
 
@@ -179,7 +191,12 @@ def loss_figure(history: dict, title: str) -> go.Figure:
 
 
 # --8<-- [start:train_mlp]
-def train_mlp(split, seed: int = SEED, epochs: int = EPOCHS):
+def train_mlp(
+    split,
+    seed: int = SEED,
+    epochs: int = EPOCHS,
+    scores=classification_scores,
+):
     """Build and train the smoking-status MLP; returns (model, history)."""
     set_seed(seed)
     model = MLP(n_inputs=split.X_train.shape[1])
@@ -190,12 +207,37 @@ def train_mlp(split, seed: int = SEED, epochs: int = EPOCHS):
         test_batch=(split.X_test, split.y_test),
         epochs=epochs,
         seed=seed,
-        scores=classification_scores,
+        scores=scores,
     )
     return model, history
 
 
 # --8<-- [end:train_mlp]
+
+
+# --8<-- [start:mlp_predictions]
+def mlp_predictions(split, seed: int = SEED) -> np.ndarray:
+    """Train the page's MLP on a split; its 0/1 predictions for the test
+    rows (the form evaluate_repeatedly expects)."""
+    model, _ = train_mlp(split, seed=seed, scores=no_scores)
+    return predict(model, split.X_test)
+
+
+# --8<-- [end:mlp_predictions]
+
+
+# --8<-- [start:plot_sample]
+def plot_sample(frame: pd.DataFrame, by: str, cap: int = MAX_POINTS):
+    """At most `cap` rows, drawn in proportion from each group of `by`, so a
+    figure stays light however large the table; also says if it sampled."""
+    if len(frame) <= cap:
+        return frame, False
+    share = cap / len(frame)
+    groups = frame.groupby(by, group_keys=False)
+    return groups.sample(frac=share, random_state=0), True
+
+
+# --8<-- [end:plot_sample]
 
 
 def main():
@@ -205,19 +247,26 @@ def main():
     # --8<-- [end:threads]
 
     # --8<-- [start:load]
+    genes = feature_genes()
     gbm = label_smoking_status(load_gbm())
-    X, y = select_features(gbm, FEATURES)
+    X, y = select_features(gbm, genes)
     print(f"{X.shape[0]} labelled samples, {X.shape[1]} genes")
-    print(y.value_counts().rename({0: "non-smoker", 1: "smoker"}).to_string())
+    names = {0: "non-smoker", 1: "smoker"}
+    print(y.value_counts().rename(names).to_string())
     # --8<-- [end:load]
 
     # --8<-- [start:pair_plot]
-    status = y.map({0: "non-smoker", 1: "smoker"}).rename("Smoking status")
+    status = y.map(names).rename("Smoking status")
+    shown, sampled = plot_sample(pd.concat([X, status], axis=1), by=status.name)
+    title = "The feature genes, coloured by smoking status"
+    if sampled:
+        title += f" ({len(shown)} of {len(X)} samples)"
     fig = px.scatter_matrix(
-        pd.concat([X, status], axis=1),
-        dimensions=FEATURES,
+        shown,
+        dimensions=genes,
         color="Smoking status",
-        title="Five genes, coloured by smoking status",
+        category_orders={"Smoking status": ["non-smoker", "smoker"]},
+        title=title,
         template="plotly_white",
         height=720,  # 25 panels need room
     )
@@ -227,7 +276,8 @@ def main():
 
     # --8<-- [start:split]
     split = split_and_scale(X, y)
-    print("training:", tuple(split.X_train.shape), "test:", tuple(split.X_test.shape))
+    print("training:", tuple(split.X_train.shape))
+    print("test:    ", tuple(split.X_test.shape))
     scaled = pd.DataFrame(
         {
             "training mean": split.X_train.mean(dim=0),
@@ -237,7 +287,8 @@ def main():
         },
         index=split.feature_names,
     )
-    print((scaled.round(2) + 0.0).T.to_string())  # + 0.0 turns -0.00 into 0.00
+    # + 0.0 turns -0.00 into 0.00
+    print((scaled.round(2) + 0.0).T.to_string())
     # --8<-- [end:split]
 
     # --8<-- [start:fit]
@@ -252,14 +303,65 @@ def main():
     # --8<-- [end:loss_plot]
 
     # --8<-- [start:metric_plot]
-    fig = curve_figure(mlp_history, "accuracy", "MLP accuracy vs. epoch", "Accuracy")
+    fig = curve_figure(
+        mlp_history,
+        "accuracy",
+        "MLP accuracy vs. epoch",
+        "Accuracy",
+    )
     fig.show()
     # --8<-- [end:metric_plot]
 
     # --8<-- [start:evaluate]
-    mlp_metrics = evaluate(mlp, split.X_test, split.y_test)
-    print(metrics_table({"MLP": mlp_metrics}).to_string())
+    mlp_pred = predict(mlp, split.X_test)
+    mlp_table = metrics_with_intervals(split.y_test, mlp_pred)
+    print(mlp_table.round(3).to_string(na_rep=""))
     # --8<-- [end:evaluate]
+
+    # --8<-- [start:fixed_split_pair]
+    lr_pred = logistic_regression(split)
+    lr_table = metrics_with_intervals(split.y_test, lr_pred)
+    print("logistic regression, same 18 test samples:")
+    print(lr_table.round(3).to_string(na_rep=""))
+    fixed_test = mcnemar_exact(split.y_test, mlp_pred, lr_pred)
+    print(f"only the MLP right:                 {fixed_test['only_a_right']}")
+    print(f"only logistic regression right:     {fixed_test['only_b_right']}")
+    print(f"exact McNemar test (two-sided): p = {fixed_test['p_value']:.2f}")
+    # --8<-- [end:fixed_split_pair]
+
+    # --8<-- [start:repeated]
+    splits = repeated_splits(X, y)
+    models = {
+        "majority class": majority_class,
+        "logistic regression": logistic_regression,
+        "MLP": mlp_predictions,
+    }
+    results = evaluate_repeatedly(models, splits)
+    summary = summarise(results)
+    print(summary.round(3).to_string())
+    for other in ("majority class", "logistic regression"):
+        print(describe_head_to_head(results, "MLP", other))
+    # --8<-- [end:repeated]
+
+    # --8<-- [start:paired_plot]
+    fig = paired_figure(
+        results, f"Test accuracy on {len(splits)} splits, paired by split"
+    )
+    fig.show()
+    # --8<-- [end:paired_plot]
+
+    # --8<-- [start:ceiling]
+    # The best accuracy the synthetic generator allows (see the data page).
+    ceiling, _ = bayes_accuracy(genes)
+    accuracy = results.pivot(index="split", columns="model", values="accuracy")
+    print(f"ceiling (Bayes classifier):  {ceiling:.3f}")
+    for name in ("logistic regression", "MLP"):
+        at_or_above = int((accuracy[name] >= ceiling).sum())
+        print(
+            f"{name}: median {accuracy[name].median():.3f}, at or above "
+            f"the ceiling in {at_or_above} of {len(splits)} splits"
+        )
+    # --8<-- [end:ceiling]
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 DEFAULT_OUT = Path(__file__).parent / "data" / "gbm_data.csv"
 SEED = 2023
@@ -99,7 +100,12 @@ def make_smoking_history(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.choice(categories, size=n, p=probs)
 
 
-def make_expression(rng: np.random.Generator, is_smoker: np.ndarray) -> pd.DataFrame:
+def make_expression(
+    rng: np.random.Generator,
+    is_smoker: np.ndarray,
+    parameters: dict | None = None,
+) -> pd.DataFrame:
+    """Expression columns; the drawn per-gene parameters go into `parameters`."""
     n = len(is_smoker)
     shared = rng.standard_normal(n)
     columns = {}
@@ -107,6 +113,10 @@ def make_expression(rng: np.random.Generator, is_smoker: np.ndarray) -> pd.DataF
         mean = rng.uniform(1.5, 10.5)
         sd = rng.uniform(0.6, 1.8)
         loading = SHARED_FACTOR_LOADING.get(gene, 0.0)
+        if parameters is not None:
+            effect = SMOKING_EFFECT_SD.get(gene, 0.0)
+            parameters[gene] = {"mean": mean, "sd": sd, "loading": loading}
+            parameters[gene]["effect"] = effect
         noise = rng.standard_normal(n)
         z = loading * shared + np.sqrt(1 - loading**2) * noise
         z = z + SMOKING_EFFECT_SD.get(gene, 0.0) * is_smoker
@@ -144,13 +154,141 @@ def punch_holes(rng: np.random.Generator, gbm: pd.DataFrame) -> pd.DataFrame:
     return gbm
 
 
-def make_synthetic_gbm(seed: int = SEED, n: int = N_SAMPLES) -> pd.DataFrame:
+def make_synthetic_gbm(
+    seed: int = SEED, n: int = N_SAMPLES, parameters: dict | None = None
+) -> pd.DataFrame:
+    """The synthetic table; pass a dict as `parameters` to receive each
+    gene's drawn mean, SD, shared-factor loading and smoking effect."""
     rng = np.random.default_rng(seed)
     smoking = make_smoking_history(rng, n)
     is_smoker = (smoking != NON_SMOKER).astype(float)
-    expression = make_expression(rng, is_smoker)
+    expression = make_expression(rng, is_smoker, parameters)
     clinical = make_clinical(rng, smoking)
     return punch_holes(rng, pd.concat([expression, clinical], axis=1))
+
+
+# ---------------------------------------------------------------- the ceiling
+# Expression values are clipped to this range, as in make_expression.
+CLIP_RANGE = (0.0, 14.0)
+
+
+def gene_parameters(seed: int = SEED, n: int = N_SAMPLES) -> pd.DataFrame:
+    """Each gene's drawn mean and SD (log2 units), shared-factor loading and
+    smoking effect (in SDs), replayed from the generator itself."""
+    parameters: dict = {}
+    make_synthetic_gbm(seed, n, parameters)
+    return pd.DataFrame.from_dict(parameters, orient="index")
+
+
+def smoker_prior() -> float:
+    """P(smoker) among labelled samples: missing histories are punched at
+    random, so they do not change it."""
+    return 1.0 - SMOKING_HISTORY_PROBS[NON_SMOKER]
+
+
+def _check_generated(genes: list[str]) -> None:
+    unknown = [gene for gene in genes if gene not in GENES]
+    if unknown:
+        raise ValueError(
+            f"No generator parameters for {', '.join(unknown)}: the ceiling "
+            "exists only for genes of the synthetic table "
+            f"(make_synthetic_gbm.GENES), e.g. {', '.join(GENES[:3])}."
+        )
+
+
+def _log_likelihood(z, censored, low, high, mean, cov):
+    """log p(observed | class) of standardised values z, where censored[i, j]
+    is -1/+1 when gene j was clipped at the low/high end, else 0.
+
+    Clipped values only say "at or beyond the bound": their likelihood is
+    the probability of that tail, given the unclipped genes."""
+    out = np.empty(len(z))
+    patterns, which = np.unique(censored, axis=0, return_inverse=True)
+    for p, pattern in enumerate(patterns):
+        rows = np.flatnonzero(which.ravel() == p)
+        cut, kept = np.flatnonzero(pattern), np.flatnonzero(pattern == 0)
+        zk = z[np.ix_(rows, kept)]
+        out[rows] = (
+            stats.multivariate_normal(mean[kept], cov[np.ix_(kept, kept)]).logpdf(zk)
+            if len(kept)
+            else 0.0
+        )
+        if not len(cut):
+            continue
+        # The clipped genes given the kept ones: a conditional normal.
+        gain = cov[np.ix_(cut, kept)] @ np.linalg.inv(cov[np.ix_(kept, kept)])
+        cond_mean = mean[cut] + (zk - mean[kept]) @ gain.T
+        cond_cov = cov[np.ix_(cut, cut)] - gain @ cov[np.ix_(kept, cut)]
+        # Flip genes clipped at the top so every tail reads "w <= bound".
+        sign = -pattern[cut].astype(float)
+        bound = np.where(pattern[cut] < 0, low[cut], high[cut]) * sign
+        upper = bound - cond_mean * sign
+        if len(cut) == 1:
+            out[rows] += stats.norm.logcdf(upper[:, 0] / np.sqrt(cond_cov[0, 0]))
+        else:
+            flipped = cond_cov * np.outer(sign, sign)
+            tail = stats.multivariate_normal(np.zeros(len(cut)), flipped)
+            out[rows] += np.log(np.atleast_1d(tail.cdf(upper)))
+    return out
+
+
+def bayes_accuracy(
+    genes, n_draws: int = 200_000, seed: int = 0, clip: bool = True
+) -> tuple[float, float]:
+    """Monte Carlo estimate (and its standard error) of the best accuracy
+    any classifier can reach on `genes` of the synthetic table.
+
+    Draws samples from the generator's own model (class from the prior;
+    standardised genes normal with the class's mean shift and the shared
+    factor's covariance; clipped to CLIP_RANGE unless clip=False), and
+    averages the Bayes classifier's probability of being right,
+    max_c P(c | x), computed exactly from those parameters. The gene means
+    and SDs matter only through the clipping; rounding to 4 decimals is
+    ignored (it moves values by at most 0.00005 log2 units).
+    """
+    genes = list(genes)
+    _check_generated(genes)
+    params = gene_parameters().loc[genes]
+    loading = params["loading"].to_numpy()
+    effect = params["effect"].to_numpy()
+    cov = np.outer(loading, loading) + np.diag(1 - loading**2)
+    low = (CLIP_RANGE[0] - params["mean"].to_numpy()) / params["sd"].to_numpy()
+    high = (CLIP_RANGE[1] - params["mean"].to_numpy()) / params["sd"].to_numpy()
+    if not clip:
+        low, high = np.full(len(genes), -np.inf), np.full(len(genes), np.inf)
+
+    rng = np.random.default_rng(seed)
+    prior = smoker_prior()
+    smoker = rng.random(n_draws) < prior
+    z = rng.multivariate_normal(np.zeros(len(genes)), cov, size=n_draws)
+    z += np.outer(smoker, effect)
+    censored = np.where(z <= low, -1, np.where(z >= high, 1, 0))
+    z = np.clip(z, low, high)
+
+    log_joint = np.stack(
+        [
+            np.log(1 - prior)
+            + _log_likelihood(z, censored, low, high, 0 * effect, cov),
+            np.log(prior) + _log_likelihood(z, censored, low, high, effect, cov),
+        ]
+    )
+    posterior = np.exp(log_joint - np.logaddexp(*log_joint))
+    right = posterior.max(axis=0)
+    return float(right.mean()), float(right.std() / np.sqrt(n_draws))
+
+
+def show_ceiling() -> None:
+    """The ceiling as the data page shows it."""
+    # --8<-- [start:ceiling]
+    from tutorial_code.data_paths import feature_genes
+    from tutorial_code.make_synthetic_gbm import bayes_accuracy
+
+    # From the generator's own parameters, not from the 88 rows we have.
+    ceiling, error = bayes_accuracy(feature_genes())
+    unclipped, _ = bayes_accuracy(feature_genes(), clip=False)
+    print(f"best possible accuracy: {ceiling:.3f} (Monte Carlo SE {error:.4f})")
+    print(f"the same without the clipping at 0 and 14: {unclipped:.3f}")
+    # --8<-- [end:ceiling]
 
 
 def write_csv(gbm: pd.DataFrame, out: Path) -> None:
@@ -162,7 +300,15 @@ def write_csv(gbm: pd.DataFrame, out: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="CSV to write")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="print the best accuracy the table allows instead of writing it",
+    )
     args = parser.parse_args(argv)
+    if args.ceiling:
+        show_ceiling()
+        return
     gbm = make_synthetic_gbm()
     write_csv(gbm, args.out)
     print(f"wrote {len(gbm)} rows x {gbm.shape[1]} columns to {args.out}")
