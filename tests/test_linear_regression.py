@@ -45,7 +45,7 @@ def toy_data(n=200, noise=0.1, seed=0):
         n, 1, generator=generator
     )
     half = n // 2
-    return lr.RegressionData(x[:half], t[:half], x[half:], t[half:], ["a", "b"])
+    return lr.RegressionData(x[:half], t[:half], x[half:], t[half:], "t", ["a", "b"])
 
 
 # ------------------------------------------------------------------ functions
@@ -59,7 +59,7 @@ def test_input_genes_drop_the_target_and_refuse_an_empty_list():
 
 def test_regression_data_standardises_on_training_rows(labelled):
     data = lr.regression_data(labelled)
-    assert lr.TARGET not in data.inputs
+    assert data.target == "LINC00159" and data.target not in data.inputs
     assert data.x_train.shape[1] == len(data.inputs)
     assert data.t_train.shape == (len(data.x_train), 1)
     both = torch.cat([data.x_train, data.t_train], dim=1)

@@ -30,7 +30,6 @@ from tutorial_code.gbm_data import (
 # --8<-- [end:imports]
 
 # --8<-- [start:settings]
-TARGET = "LINC00159"  # the gene to predict
 SEED = 0  # initial weights
 EPOCHS = 100
 LEARNING_RATE = 0.1
@@ -47,6 +46,7 @@ class RegressionData(NamedTuple):
     t_train: torch.Tensor
     x_test: torch.Tensor
     t_test: torch.Tensor
+    target: str
     inputs: list[str]
 
 
@@ -61,13 +61,16 @@ def input_genes(target: str, genes: list[str]) -> list[str]:
     return inputs
 
 
-def regression_data(labelled, target=TARGET, genes=None, seed=81):
+def regression_data(labelled, target=None, genes=None, seed=81):
     """The data page's split and scaling, with the target as last column.
+    The target is the first feature gene unless named.
 
     split_and_scale stratifies on the smoking label, as on every page, and
     standardises the target too, with the training rows' mean and SD.
     """
-    inputs = input_genes(target, genes or feature_genes())
+    genes = genes or feature_genes()
+    target = target or genes[0]  # LINC00159 on the shipped genes
+    inputs = input_genes(target, genes)
     X, labels = select_features(labelled, inputs + [target])
     split = split_and_scale(X, labels, seed=seed)
     return RegressionData(
@@ -75,6 +78,7 @@ def regression_data(labelled, target=TARGET, genes=None, seed=81):
         t_train=split.X_train[:, -1:],  # keep (rows, 1): see the loss
         x_test=split.X_test[:, :-1],
         t_test=split.X_test[:, -1:],
+        target=target,
         inputs=inputs,
     )
 
@@ -194,7 +198,7 @@ def main():
     # --8<-- [start:data]
     labelled = label_smoking_status(load_gbm())
     data = regression_data(labelled)
-    print("predict", TARGET, "from", ", ".join(data.inputs))
+    print("predict", data.target, "from", ", ".join(data.inputs))
     print("training:", tuple(data.x_train.shape), tuple(data.t_train.shape))
     print("test:    ", tuple(data.x_test.shape), tuple(data.t_test.shape))
     # --8<-- [end:data]
@@ -354,7 +358,7 @@ def main():
     ex_smoker = (ex_rng.random(20_000) < 0.5).astype(float)
     ex_big = make_expression(ex_rng, ex_smoker)  # 20,000 new samples
     ex_x = torch.tensor(ex_big[data.inputs].to_numpy())
-    ex_t = torch.tensor(ex_big[TARGET].to_numpy())
+    ex_t = torch.tensor(ex_big[data.target].to_numpy())
     ex_w, ex_b = least_squares(ex_x, ex_t.unsqueeze(1))
     ex_ceiling = r_squared(ex_x @ ex_w + ex_b, ex_t)
     print(f"R² on 20,000 samples from the generator: {ex_ceiling:.3f}")
