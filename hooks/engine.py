@@ -14,6 +14,7 @@ at once (0: inside the build process, one after the other).
 from __future__ import annotations
 
 import ast
+import atexit
 import multiprocessing
 import os
 import sys
@@ -122,10 +123,14 @@ class Build:
     def _start_pool(self, stale: list[PageJob]) -> None:
         context = multiprocessing.get_context("forkserver")
         # Read once, when the server starts (the first build of this process).
-        context.set_forkserver_preload(third_party_imports(self.root))
+        preload = ["hooks.worker_signals", *third_party_imports(self.root)]
+        context.set_forkserver_preload(preload)
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=context, max_tasks_per_child=1
         )
+        # After Ctrl-C, stop the pages still running (and before Python tears down
+        # the modules the pool needs to stop cleanly).
+        atexit.register(self.close, cancel=True)
         for job in stale:
             job.future = Future()
         # Starting a worker waits for the server's imports: not on the build's time.
@@ -180,6 +185,7 @@ class Build:
         """Let the worker processes go; with cancel, stop pages still running."""
         if self._pool is None:
             return
+        atexit.unregister(self.close)
         self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
         if cancel:
             for process in multiprocessing.active_children():
