@@ -22,6 +22,7 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from hooks.cache import CACHE_DIR, Inputs, lookup, read_inputs, run_and_save
@@ -37,6 +38,7 @@ EXECUTE_ENV = "TUTORIALS_EXECUTE"
 WORKERS_ENV = "TUTORIALS_WORKERS"
 MAX_DEFAULT_WORKERS = 4  # each process holds its own copy of the models and data
 NOTEBOOK_DIR = Path(".cache") / "notebooks"  # under the project root
+PRELOAD_ENV = "TUTORIALS_PRELOAD"  # read by hooks/worker_server.py, in the server
 
 
 def executing() -> bool:
@@ -102,6 +104,9 @@ class Build:
         self.jobs = {page: self._plan(page) for page in pages}
         self._pool: ProcessPoolExecutor | None = None
         stale = [job for job in self.jobs.values() if job.run is None and job.key]
+        # Longest first (more sections, more work, as a rule), so that the page
+        # that takes longest does not start last.
+        stale.sort(key=lambda job: -len(job.sections))
         if stale and self.workers:
             self._start_pool(stale)
 
@@ -110,7 +115,6 @@ class Build:
         try:
             if not self.execute:
                 job.run = unexecuted_run(page, self.root)
-                job.sections = [cell.section for cell in job.run.cells]
             else:
                 job.sections, job.key, job.run = lookup(page, self.inputs, self.root)
                 job.reused = job.run is not None
@@ -123,8 +127,8 @@ class Build:
     def _start_pool(self, stale: list[PageJob]) -> None:
         context = multiprocessing.get_context("forkserver")
         # Read once, when the server starts (the first build of this process).
-        preload = ["hooks.worker_signals", *third_party_imports(self.root)]
-        context.set_forkserver_preload(preload)
+        os.environ[PRELOAD_ENV] = ",".join(third_party_imports(self.root))
+        context.set_forkserver_preload(["hooks.worker_server"])
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=context, max_tasks_per_child=1
         )
@@ -137,16 +141,15 @@ class Build:
         threading.Thread(target=self._submit, args=(stale,), daemon=True).start()
 
     def _submit(self, stale: list[PageJob]) -> None:
-        env = dict(os.environ)  # the server was started with an older environment
+        env = dict(os.environ)  # the server may have started with another one
         for job in stale:
             try:
                 done = self._pool.submit(
                     run_in_worker, job.page, job.key, self.root, self.cache_dir, env
                 )
+                done.add_done_callback(partial(_relay, to=job.future))
             except Exception as exc:  # the pool is shut down or broken
                 job.future.set_exception(exc)
-                continue
-            done.add_done_callback(lambda done, job=job: _relay(done, job.future))
 
     def result(self, page: Path) -> PageJob:
         """The page's job with its run, waiting for it (or running it in this
@@ -162,24 +165,14 @@ class Build:
         try:
             job.run = job.future.result()
         except BrokenProcessPool:
-            raise TutorialError(self._crash_message(job)) from None
+            # A dead worker breaks the whole pool: the culprit may be a page beside.
+            raise TutorialError(
+                f"the process running {page.name} (or a page running beside it) "
+                "stopped without a Python error: killed, out of memory, or a crash "
+                f"in native code. Build with {WORKERS_ENV}=0 to run the pages "
+                "inside the build and see the crash."
+            ) from None
         return job
-
-    def _crash_message(self, job: PageJob) -> str:
-        others = [
-            j.page.name
-            for j in self.jobs.values()
-            if j is not job
-            and j.future is not None
-            and j.future.done()
-            and isinstance(j.future.exception(), BrokenProcessPool)
-        ]
-        beside = f" (or {', '.join(others)}, running beside it)" if others else ""
-        return (
-            f"the process running {job.page.name}{beside} stopped without a Python "
-            "error: killed, out of memory, or a crash in native code. Build with "
-            f"{WORKERS_ENV}=0 to run the pages inside the build and see the crash."
-        )
 
     def close(self, cancel: bool = False) -> None:
         """Let the worker processes go; with cancel, stop pages still running."""
@@ -193,11 +186,11 @@ class Build:
         self._pool = None
 
 
-def _relay(done: Future, future: Future) -> None:
+def _relay(done: Future, to: Future) -> None:
     if done.exception() is not None:
-        future.set_exception(done.exception())
+        to.set_exception(done.exception())
     else:
-        future.set_result(done.result())
+        to.set_result(done.result())
 
 
 def run_in_worker(

@@ -93,6 +93,11 @@ def on_config(config, **kwargs):
     if str(ENGINE_ROOT) not in sys.path:  # worker processes import hooks.engine
         sys.path.append(str(ENGINE_ROOT))
     _site = TutorialSite(config)
+    jupyter = config.plugins.get("mkdocs-jupyter")
+    if jupyter is not None:  # its render cache, one per data like the notebooks:
+        # a build on other data beside this one evicts only its own entries
+        cache = _site.root / ".cache" / "mkdocs-jupyter" / _site.build.notebook_dir.name
+        jupyter.config["cache_dir"] = str(cache)
     if config.nav is not None:
         titles = nav_titles(config.nav)
         entries = []

@@ -48,7 +48,7 @@ def page_file(stem: str) -> Path:
 class Job:
     """A subprocess started now and awaited later, its output kept in files."""
 
-    def __init__(self, args, cwd=ROOT, env=None):
+    def __init__(self, args, cwd=ROOT, env=None, stdin_text=None):
         self.dir = Path(tempfile.mkdtemp(prefix="job-"))
         self.out = open(self.dir / "stdout", "w+")  # noqa: SIM115 (closed in result)
         self.err = open(self.dir / "stderr", "w+")  # noqa: SIM115
@@ -57,11 +57,14 @@ class Job:
             self.args,
             cwd=cwd,
             env={**os.environ, **(env or {})},
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin_text is None else subprocess.PIPE,
             stdout=self.out,
             stderr=self.err,
             text=True,
         )
+        if stdin_text is not None:
+            self.proc.stdin.write(stdin_text)
+            self.proc.stdin.close()
         self._result = None
         _jobs.append(self)
 
