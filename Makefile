@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install chromium serve build test lint format links new-tutorial screenshots bench clean
+.PHONY: install chromium serve build test lint format new-tutorial screenshots bench clean
 
 ## install: create .venv and install the pinned requirements (only when they changed)
 install: $(VENV)/.installed
@@ -47,10 +47,6 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-
-## links: build, then check every link of site/ offline (external links are listed, not fetched)
-links: build
-	$(BIN)/python tools/check_links.py site
 
 ## new-tutorial: start a tutorial page, module, test and nav entry: make new-tutorial NAME=my_topic [TITLE="My topic"]
 new-tutorial: install

@@ -1,30 +1,22 @@
-"""Execution cache: run a tutorial page once, reuse its outputs until an input changes.
+"""Execution cache: a page's run is kept under a key that hashes everything the
+run depends on, and reused until one of those inputs changes.
 
-The key of a page hashes everything its run depends on:
-
-- the sections the page shows, in order (not its prose: editing text runs nothing);
-- every tutorial module those sections come from, and every local module they
-  import, followed through the import graph;
-- the data file the tutorials read (``GBM_DATA`` or the shipped CSV, as
-  ``tutorial_code/data_paths.py`` decides);
-- ``requirements.txt``, the runner itself and the Python version.
-
-Seeds live in the modules (``SPLIT_SEED``, the ``torch.manual_seed`` calls), so
-they are part of the key through the module hashes.
-
-Entries are JSON files under ``.cache/tutorials/`` (git-ignored; safe to
-delete), one per page, written atomically and carrying a checksum: a corrupt or
-partial entry is detected and rebuilt, never served.
-Set ``TUTORIALS_RERUN=1`` to ignore the cache and run everything.
+What the key covers, and why, is on docs/how_it_is_built.md. Entries are JSON
+files ``.cache/tutorials/<page>-<key>.json`` (git-ignored, safe to delete),
+written atomically with a checksum; a page keeps its few most recently used
+entries, so switching the data or the genes back reuses the earlier run.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import json
 import os
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from hooks.tutorials import (
@@ -32,14 +24,72 @@ from hooks.tutorials import (
     Cell,
     PageRun,
     Section,
-    make_importable,
     page_sections,
     run_page,
 )
 
 CACHE_DIR = Path(".cache") / "tutorials"  # under the project root
 RERUN_ENV = "TUTORIALS_RERUN"
-FORMAT = 1  # bump when the entry layout changes
+FORMAT = 2  # bump when the entry layout changes
+KEEP_PER_PAGE = 3  # entries kept per page, most recently used first
+RUNNER = Path(__file__).with_name("tutorials.py")  # its code is part of every key
+
+
+# ------------------------------------------------------------------ inputs
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What every page's run reads besides its code: the data file and the
+    genes, as ``tutorial_code/data_paths.py`` resolves them."""
+
+    data: str  # the data path
+    data_digest: str  # sha256 of its bytes, or why it could not be read
+    genes: tuple[str, ...]  # the feature genes the tutorials will use
+    genes_set: bool  # chosen with GBM_GENES rather than the default
+    custom: bool  # other data or genes than the shipped ones
+
+    @property
+    def digest(self) -> str:
+        text = json.dumps([self.data_digest, self.genes, self.genes_set])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_inputs(root: Path = ROOT) -> Inputs:
+    """The data and genes of this build. A data path that is missing, a
+    directory or unreadable still gets a key: the page run then fails in the
+    loader, with the loader's own message."""
+    rules = _data_paths_module(root)
+    if rules is None:  # a project without data
+        return Inputs("", "<none>", (), False, False)
+    path = rules.data_path()
+    try:
+        with open(path, "rb") as data:
+            digest = hashlib.file_digest(data, "sha256").hexdigest()
+    except OSError as exc:
+        digest = f"<unreadable: {type(exc).__name__}>"
+    return Inputs(
+        str(path),
+        digest,
+        tuple(rules.feature_genes()),
+        rules.genes_setting() is not None,
+        rules.custom_inputs() is not None,
+    )
+
+
+def _data_paths_module(root: Path):
+    """tutorial_code/data_paths.py of the project, loaded on its own: it is
+    light, and importing the package here would shadow later edits."""
+    path = root / "tutorial_code" / "data_paths.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("_build_data_paths", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------------------------ key
 
 
 def local_imports(module: Path, root: Path) -> set[Path]:
@@ -71,15 +121,7 @@ def import_closure(modules: set[Path], root: Path) -> set[Path]:
     return seen
 
 
-def data_file(root: Path) -> Path:
-    """The data the tutorials read; resolved by the tutorials' own rule."""
-    make_importable(root)
-    from tutorial_code.data_paths import data_path
-
-    return data_path()
-
-
-def cache_key(sections: list[Section], root: Path = ROOT) -> str:
+def cache_key(sections: list[Section], inputs: Inputs, root: Path = ROOT) -> str:
     digest = hashlib.sha256()
 
     def add(label: str, content: bytes) -> None:
@@ -89,18 +131,35 @@ def cache_key(sections: list[Section], root: Path = ROOT) -> str:
     add("format", str(FORMAT).encode())
     add("python", sys.version.encode())
     add("sections", json.dumps([[s.module, s.name] for s in sections]).encode())
-    modules = import_closure({root / s.module for s in sections}, root)
-    for module in sorted(modules):
+    for module in sorted(import_closure({root / s.module for s in sections}, root)):
         add(module.relative_to(root).as_posix(), module.read_bytes())
-    for name in ("requirements.txt", "hooks/tutorials.py"):
-        add(name, (root / name).read_bytes())
-    data = data_file(root)
-    add("data", data.read_bytes() if data.exists() else b"<missing>")
+    requirements = root / "requirements.txt"
+    add("requirements", requirements.read_bytes() if requirements.exists() else b"")
+    add("runner", RUNNER.read_bytes())
+    add("data", inputs.data_digest.encode())
+    add("genes", json.dumps([inputs.genes, inputs.genes_set]).encode())
     return digest.hexdigest()
 
 
-def _entry_path(page: Path, cache_dir: Path) -> Path:
-    return cache_dir / f"{page.stem}.json"
+# ------------------------------------------------------------------ entries
+
+
+def entry_path(page: Path, key: str, cache_dir: Path) -> Path:
+    return cache_dir / f"{page.stem}-{key[:16]}.json"
+
+
+def _entries(page: Path, cache_dir: Path) -> list[Path]:
+    """The page's entries, most recently used first."""
+    name = re.compile(rf"{re.escape(page.stem)}-[0-9a-f]{{16}}\.json")
+    found = [p for p in cache_dir.glob(f"{page.stem}-*.json") if name.fullmatch(p.name)]
+    return sorted(found, key=_mtime, reverse=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed by a build running beside this one
+        return 0.0
 
 
 def _checksum(body: dict) -> str:
@@ -117,6 +176,7 @@ def save(run: PageRun, key: str, page: Path, cache_dir: Path) -> None:
             {
                 "module": c.section.module,
                 "section": c.section.name,
+                "solution": c.section.solution,
                 "stdout": c.stdout,
                 "figures": c.figures,
             }
@@ -124,17 +184,23 @@ def save(run: PageRun, key: str, page: Path, cache_dir: Path) -> None:
         ],
     }
     cache_dir.mkdir(parents=True, exist_ok=True)
-    target = _entry_path(page, cache_dir)
+    target = entry_path(page, key, cache_dir)
     partial = target.with_suffix(f".{os.getpid()}.tmp")
     partial.write_text(json.dumps({"checksum": _checksum(body), "body": body}))
     os.replace(partial, target)  # atomic: readers see the old entry or the new one
+    prune(page, cache_dir)
+
+
+def prune(page: Path, cache_dir: Path, keep: int = KEEP_PER_PAGE) -> None:
+    for old in _entries(page, cache_dir)[keep:]:
+        old.unlink(missing_ok=True)
 
 
 def load(
     page: Path, key: str, sections: list[Section], cache_dir: Path
 ) -> PageRun | None:
     """The cached run for this key, or None if absent, stale or damaged."""
-    path = _entry_path(page, cache_dir)
+    path = entry_path(page, key, cache_dir)
     try:
         stored = json.loads(path.read_text())
         body = stored["body"]
@@ -145,6 +211,8 @@ def load(
             and [(c["module"], c["section"]) for c in body["cells"]]
             == [(s.module, s.name) for s in sections]
         )
+        if valid:
+            os.utime(path)  # used now: pruning keeps it
     except (OSError, ValueError, KeyError, TypeError):
         valid = False
     if not valid:
@@ -157,13 +225,13 @@ def load(
 
 
 def lookup(
-    page: Path, root: Path = ROOT, cache_dir: Path | None = None
+    page: Path, inputs: Inputs, root: Path = ROOT, cache_dir: Path | None = None
 ) -> tuple[list[Section], str, PageRun | None]:
     """(sections, key, cached run or None) for a page; None also when
     TUTORIALS_RERUN=1 asks for a fresh run."""
     cache_dir = cache_dir or root / CACHE_DIR
     sections = page_sections(page.read_text(encoding="utf-8"), root)
-    key = cache_key(sections, root)
+    key = cache_key(sections, inputs, root)
     if os.environ.get(RERUN_ENV) == "1":
         return sections, key, None
     return sections, key, load(page, key, sections, cache_dir)
@@ -181,7 +249,7 @@ def cached_run(
 ) -> tuple[PageRun, str, bool]:
     """(run, key, reused): the page's run, reused while its inputs are unchanged."""
     cache_dir = cache_dir or root / CACHE_DIR
-    _, key, hit = lookup(page, root, cache_dir)
+    _, key, hit = lookup(page, read_inputs(root), root, cache_dir)
     if hit is not None:
         return hit, key, True
     return run_and_save(page, key, root, cache_dir), key, False

@@ -11,12 +11,14 @@ mkdocs-jupyter renders the notebook), so no page embeds plotly.js.
 from __future__ import annotations
 
 import html
+import os
 import re
 from pathlib import Path
 
 import nbformat
 
-from hooks.tutorials import SNIPPET_FENCE, PageRun, figure_html
+from hooks.page_output import figure_html
+from hooks.tutorials import SNIPPET_FENCE, PageRun
 
 ADMONITION = re.compile(
     r'^(?P<indent>[ \t]*)(!!!|\?\?\?\+?)[ \t]+(\w+)(?:[ \t]+"(?P<title>[^"]*)")?[ \t]*$'
@@ -91,17 +93,21 @@ def page_title(markdown: str) -> str:
     return heading[1].strip() if heading else "this page"
 
 
-def write_notebook(path: Path, markdown: str, run: PageRun) -> None:
+def write_notebook(path: Path, markdown: str, run: PageRun, note: str = "") -> None:
     """Write the page's notebook; unchanged bytes are left alone, which keeps
-    mkdocs-jupyter's own render cache warm."""
-    text = nbformat.writes(page_notebook(markdown, run))
+    mkdocs-jupyter's own render cache warm. Written atomically: another build
+    of the same data may be reading it."""
+    text = nbformat.writes(page_notebook(markdown, run, note))
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
 
 
-def page_notebook(markdown: str, run: PageRun) -> nbformat.NotebookNode:
-    """The notebook of a page, with the outputs of `run` filled in."""
+def page_notebook(markdown: str, run: PageRun, note: str = "") -> nbformat.NotebookNode:
+    """The notebook of a page, with the outputs of `run` filled in; `note`
+    (Markdown) goes first. Solution cells carry the tag "solution"."""
     cells = []
     fences = list(SNIPPET_FENCE.finditer(markdown))
     prose_start = 0
@@ -112,6 +118,8 @@ def page_notebook(markdown: str, run: PageRun) -> nbformat.NotebookNode:
         if prose.strip(" >\n"):
             cells.append(nbformat.v4.new_markdown_cell(prose))
         code = nbformat.v4.new_code_cell(cell.section.code.rstrip("\n"))
+        if cell.section.solution:
+            code.metadata["tags"] = ["solution"]
         if cell.stdout:
             code.outputs.append(
                 nbformat.v4.new_output("stream", name="stdout", text=cell.stdout)
@@ -122,13 +130,14 @@ def page_notebook(markdown: str, run: PageRun) -> nbformat.NotebookNode:
     tail = notebook_markdown(_attr_lists_removed(markdown[prose_start:]))
     if tail.strip(" >\n"):
         cells.append(nbformat.v4.new_markdown_cell(tail))
-    note = nbformat.v4.new_markdown_cell(
+    origin = nbformat.v4.new_markdown_cell(
         f"*Generated from the page “{page_title(markdown)}” and its `tutorial_code` "
         "module when the "
         "site was built. Run it from the repository root; edit the module, not this "
         "notebook.*"
     )
-    notebook = nbformat.v4.new_notebook(cells=[note, *cells])
+    first = [nbformat.v4.new_markdown_cell(notebook_markdown(note))] if note else []
+    notebook = nbformat.v4.new_notebook(cells=[*first, origin, *cells])
     notebook.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",

@@ -1,27 +1,14 @@
-"""MkDocs hook: run the code each tutorial page shows and put its results in the page.
+"""A tutorial page's code, and running it: the sections a page shows, executed in
+page order in one namespace, with what each prints and every figure it shows.
 
-A page shows code only through snippet fences such as::
-
-    ```python
-    --8<-- "tutorial_code/autoencoders.py:train_vae"
-    ```
-
-At build time the sections a page shows are executed in page order, in one
-namespace per page, from the repository root. What a section prints is placed
-after its fence as an "Output" block, and every plotly figure it ``show()``-s
-is placed there as an interactive figure. A tutorial that raises (or warns)
-stops the build with a message naming the module and line.
-
-`run_page` is the same machinery without MkDocs; the tests use it so that
-they check the very run the build publishes.
+Part of the build engine described on docs/how_it_is_built.md; nothing here
+knows about MkDocs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import html
 import io
-import json
 import re
 import sys
 import textwrap
@@ -41,7 +28,8 @@ SNIPPET_FENCE = re.compile(
     re.MULTILINE,
 )
 SECTION_MARK = re.compile(r"^\s*#\s*--8<--\s*\[(?P<kind>start|end):(?P<name>[\w.-]+)\]")
-FIGURE_TOKEN = "TUTORIALFIGURE{index}X{page}"
+SOLUTION_PREFIX = "solution_"  # exercise solutions: run apart, see run_cell
+CAPTURE_RENDERER = "tutorial-capture"
 
 
 class TutorialError(Exception):
@@ -50,12 +38,14 @@ class TutorialError(Exception):
 
 @dataclass
 class Section:
-    module: (
-        str  # path relative to the repository root, e.g. tutorial_code/classifier.py
-    )
+    module: str  # relative to the project root, e.g. tutorial_code/classifier.py
     name: str
     code: str  # dedented, as the page shows it
     first_line: int  # line number of the section's first code line in the module
+
+    @property
+    def solution(self) -> bool:
+        return self.name.startswith(SOLUTION_PREFIX)
 
 
 @dataclass
@@ -117,47 +107,25 @@ def page_sections(markdown: str, root: Path = ROOT) -> list[Section]:
     ]
 
 
-def page_as_script(markdown: str, root: Path = ROOT) -> str:
-    """The code a page shows, concatenated in page order: what a reader would run."""
-    return "\n".join(section.code for section in page_sections(markdown, root))
+# ------------------------------------------------------------------ figures
 
 
-# ------------------------------------------------------------------ running
-
-
-@contextlib.contextmanager
-def captured_figures(into: list[dict]):
-    """Make ``fig.show()`` record the figure instead of opening a browser."""
-    from plotly.basedatatypes import BaseFigure
-
-    original = BaseFigure.show
-    BaseFigure.show = lambda fig, *args, **kwargs: into.append(figure_payload(fig))
-    try:
-        yield
-    finally:
-        BaseFigure.show = original
-
-
-def figure_payload(fig) -> dict:
+def figure_payload(fig_dict: dict) -> dict:
     """Plain JSON-ready figure data, small and without a baked-in theme.
 
     The template is dropped because the site styles figures for the reader's
     light or dark palette; numbers are rounded to keep each figure small.
     """
-    data = fig.to_dict()
-    data["layout"].pop("template", None)
-    return _plain(data)
+    data = _plain(fig_dict)
+    data.setdefault("layout", {}).pop("template", None)
+    return data
 
 
 def _plain(value):
     import numpy as np
 
     if isinstance(value, dict):
-        if set(value) == {"dtype", "bdata"} or set(value) == {
-            "dtype",
-            "bdata",
-            "shape",
-        }:
+        if set(value) in ({"dtype", "bdata"}, {"dtype", "bdata", "shape"}):
             return _plain(_decode_typed_array(value))
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -182,6 +150,29 @@ def _decode_typed_array(spec: dict):
     return array
 
 
+@contextlib.contextmanager
+def captured_figures(into: list[dict]):
+    """Make ``fig.show()`` record the figure instead of opening a browser:
+    a plotly renderer of our own is the default while the block runs."""
+    import plotly.io as pio
+    from plotly.io.base_renderers import ExternalRenderer
+
+    class Capture(ExternalRenderer):
+        def render(self, fig_dict):
+            into.append(figure_payload(fig_dict))
+
+    previous = pio.renderers.default
+    pio.renderers[CAPTURE_RENDERER] = Capture()
+    pio.renderers.default = CAPTURE_RENDERER
+    try:
+        yield
+    finally:
+        pio.renderers.default = previous
+
+
+# ------------------------------------------------------------------ running
+
+
 def _failure_location(exc: BaseException, root: Path) -> str:
     """The innermost frame inside tutorial_code/, as 'path:line'."""
     frames = traceback.extract_tb(exc.__traceback__)
@@ -198,12 +189,17 @@ def _failure_location(exc: BaseException, root: Path) -> str:
 
 
 def run_cell(section: Section, namespace: dict, root: Path = ROOT) -> Cell:
-    """Execute one section in the page's namespace, capturing output and figures."""
+    """Execute one section in the page's namespace, capturing output and figures.
+
+    A solution section runs in a shallow copy of the namespace: the names it
+    assigns stay out of the cells that follow, as a learner's own attempt would.
+    """
     cell = Cell(section)
     stdout = io.StringIO()
     # Pad with blank lines so tracebacks point at the module's own line numbers.
     source = "\n" * (section.first_line - 1) + section.code
     code = compile(source, str(root / section.module), "exec")
+    scope = dict(namespace) if section.solution else namespace
     with (
         warnings.catch_warnings(record=True) as caught,
         contextlib.redirect_stdout(stdout),
@@ -211,7 +207,7 @@ def run_cell(section: Section, namespace: dict, root: Path = ROOT) -> Cell:
     ):
         warnings.simplefilter("always")
         try:
-            exec(code, namespace)
+            exec(code, scope)
         except Exception as exc:
             where = _failure_location(exc, root)
             raise TutorialError(
@@ -230,7 +226,7 @@ def run_cell(section: Section, namespace: dict, root: Path = ROOT) -> Cell:
 
 
 def make_importable(root: Path) -> None:
-    """Let tutorial code import tutorial_code.* as it does from the repo root."""
+    """Let tutorial code import tutorial_code.* as it does from the project root."""
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
 
@@ -259,51 +255,3 @@ def unexecuted_run(page: Path, root: Path = ROOT) -> PageRun:
     """A page's sections with no outputs: for builds with execution turned off."""
     sections = page_sections(page.read_text(encoding="utf-8"), root)
     return PageRun(str(page), [Cell(s) for s in sections], {}, 0.0)
-
-
-# ------------------------------------------------------------------ page output
-
-
-def output_block(text: str, indent: str) -> str:
-    body = textwrap.indent(text.rstrip("\n"), indent + "    ")
-    return (
-        f'\n\n{indent}!!! output "Output"\n\n'
-        f"{indent}    ```text\n{body}\n{indent}    ```\n"
-    )
-
-
-def figure_html(figure: dict) -> str:
-    title = (figure.get("layout", {}).get("title") or {}).get("text", "Figure")
-    payload = json.dumps(figure, separators=(",", ":")).replace("</", "<\\/")
-    return (
-        '<figure class="tutorial-figure">'
-        '<div class="plotly-figure" role="img" '
-        f'aria-label="{html.escape(title)}"></div>'
-        f'<script type="application/json" class="plotly-data">{payload}</script>'
-        "</figure>"
-    )
-
-
-def insert_results(
-    markdown: str, run: PageRun, page_key: str
-) -> tuple[str, dict[str, str]]:
-    """Place each cell's output after its fence; figures go in as tokens.
-
-    Figures are swapped in after Markdown conversion (see on_page_content),
-    so raw HTML never has to survive Markdown inside admonitions or tabs.
-    """
-    figures: dict[str, str] = {}
-    cells = iter(run.cells)
-    pieces, last = [], 0
-    for match in SNIPPET_FENCE.finditer(markdown):
-        cell = next(cells)
-        indent = match["indent"]
-        extra = output_block(cell.stdout, indent) if cell.stdout.strip() else ""
-        for figure in cell.figures:
-            token = FIGURE_TOKEN.format(index=len(figures), page=page_key)
-            figures[token] = figure_html(figure)
-            extra += f"\n\n{indent}{token}\n"  # its own paragraph, swapped later
-        pieces += [markdown[last : match.end()], extra]
-        last = match.end()
-    pieces.append(markdown[last:])
-    return "".join(pieces), figures

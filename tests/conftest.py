@@ -1,9 +1,17 @@
-"""Shared fixtures: one run of each tutorial page, one strict build per session,
-and the slow fresh-interpreter runs started in the background as soon as tests
-are collected, so that on two cores they overlap with the in-process tests."""
+"""Shared fixtures. Each tutorial's code runs at most twice in a session:
 
-import json
+1. in this process, by `page_run(stem)`. The run is saved in the execution
+   cache under the key the build computes, so the session's strict build
+   (`built_site`, started once every page has run) reuses it: the site
+   publishes exactly the run the claim tests read;
+2. as its generated notebook in a fresh Jupyter kernel (`executed_notebook`),
+   started in the background as soon as the tests are collected.
+
+Tests that need a failing build or other data build a tiny project instead.
+"""
+
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -11,14 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from hooks.cache import RERUN_ENV
-from hooks.tutorials import (
-    ROOT,
-    forget_tutorial_modules,
-    is_tutorial,
-    page_as_script,
-    run_page,
-)
+from hooks.cache import CACHE_DIR, RERUN_ENV, lookup, read_inputs, save
+from hooks.tutorials import ROOT, forget_tutorial_modules, is_tutorial, run_page
 
 MKDOCS = Path(sys.executable).with_name("mkdocs")
 DOCS = ROOT / "docs"
@@ -40,15 +42,144 @@ def page_file(stem: str) -> Path:
     return matches[0]
 
 
+# ------------------------------------------------------------------ background jobs
+
+
+class Job:
+    """A subprocess started now and awaited later, its output kept in files."""
+
+    def __init__(self, args, cwd=ROOT, env=None, stdin_text=None):
+        self.dir = Path(tempfile.mkdtemp(prefix="job-"))
+        self.out = open(self.dir / "stdout", "w+")  # noqa: SIM115 (closed in result)
+        self.err = open(self.dir / "stderr", "w+")  # noqa: SIM115
+        self.args = [str(a) for a in args]
+        self.proc = subprocess.Popen(
+            self.args,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL if stdin_text is None else subprocess.PIPE,
+            stdout=self.out,
+            stderr=self.err,
+            text=True,
+        )
+        if stdin_text is not None:
+            self.proc.stdin.write(stdin_text)
+            self.proc.stdin.close()
+        self._result = None
+        _jobs.append(self)
+
+    def result(self, timeout=900) -> subprocess.CompletedProcess:
+        if self._result is None:
+            code = self.proc.wait(timeout=timeout)
+            self.out.seek(0)
+            self.err.seek(0)
+            self._result = subprocess.CompletedProcess(
+                self.args, code, self.out.read(), self.err.read()
+            )
+            self.out.close()
+            self.err.close()
+        return self._result
+
+
+_jobs: list[Job] = []
+
+
+def build_site(project: Path, site_dir: Path, rerun=False, env=None) -> Job:
+    """Start `mkdocs build --strict` of a project; rerun=True ignores the cache."""
+    settings = {"NO_MKDOCS_2_WARNING": "1", RERUN_ENV: "1" if rerun else "0"}
+    args = [MKDOCS, "build", "--strict", "--site-dir", site_dir]
+    return Job(args, project, {**settings, **(env or {})})
+
+
+class Session:
+    """What the whole test session shares: the in-process page runs, the
+    strict build that reuses them, the notebooks run in fresh kernels."""
+
+    def __init__(self):
+        self.work = Path(tempfile.mkdtemp(prefix="omics-tests-"))
+        self.runs = {}  # stem -> PageRun (with its namespace)
+        self.build_wanted = False
+        self.site_job: Job | None = None
+        self.notebooks_job: Job | None = None
+
+    def page_run(self, stem: str):
+        if self.build_wanted and self.site_job is None:
+            for page in TUTORIAL_PAGES:  # every page the build will publish
+                self._run_and_save(stem_of(page))
+            self.site_job = build_site(ROOT, self.work / "site")
+        return self._run_and_save(stem)
+
+    def _run_and_save(self, stem: str):
+        if stem not in self.runs:
+            page = page_file(stem)
+            _, key, _ = lookup(page, read_inputs(ROOT), ROOT)
+            run = run_page(page)
+            save(run, key, page, ROOT / CACHE_DIR)
+            self.runs[stem] = run
+        return self.runs[stem]
+
+    def built_site(self):
+        self.build_wanted = True
+        if self.site_job is None:
+            self.page_run(TUTORIAL_STEMS[0])
+        return self.work / "site", self.site_job.result()
+
+    def start_notebooks(self):
+        if self.notebooks_job is None:
+            runner = Path(__file__).with_name("run_notebook.py")
+            out = self.work / "notebooks"
+            self.notebooks_job = Job([sys.executable, runner, out, *TUTORIAL_PAGES])
+        return self.work / "notebooks"
+
+
+_session = Session()
+
+
+def _wanted(items, fixture: str) -> bool:
+    return any(fixture in getattr(item, "fixturenames", ()) for item in items)
+
+
+def pytest_collection_finish(session):
+    """Start the slow, independent work the collected tests will need."""
+    _session.build_wanted = _wanted(session.items, "built_site")
+    if _wanted(session.items, "executed_notebook"):
+        _session.start_notebooks()
+
+
+def pytest_sessionfinish(session):
+    for job in _jobs:
+        if job.proc.poll() is None:
+            job.proc.kill()
+            job.proc.wait()
+        shutil.rmtree(job.dir, ignore_errors=True)
+    shutil.rmtree(_session.work, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def page_run():
-    """page_run(stem) -> the PageRun the build makes for docs/NN_<stem>.md."""
-    runs = {}
+    """page_run(stem) -> the PageRun the build publishes for docs/NN_<stem>.md
+    (.namespace, .cells, .stdout, .figures)."""
+    return _session.page_run
 
-    def get(stem: str):
-        if stem not in runs:
-            runs[stem] = run_page(page_file(stem))
-        return runs[stem]
+
+@pytest.fixture(scope="session")
+def built_site():
+    """The site built once with `mkdocs build --strict`, reusing the runs that
+    page_run made: (site dir, CompletedProcess)."""
+    return _session.built_site()
+
+
+@pytest.fixture(scope="session")
+def executed_notebook():
+    """executed_notebook(stem) -> (CompletedProcess, path of the executed notebook,
+    or of the error text if that notebook failed)."""
+
+    def get(stem):
+        out = _session.start_notebooks()
+        result = _session.notebooks_job.result()
+        name = page_file(stem).stem
+        failed = out / f"{name}.error.txt"
+        return result, failed if failed.exists() else out / f"{name}.ipynb"
 
     return get
 
@@ -98,19 +229,69 @@ def main():
     # --8<-- [end:story]
 """
 SECOND = """\
+# --8<-- [start:imports]
+from tutorial_code.data_paths import data_path
+# --8<-- [end:imports]
+
 def main():
     # --8<-- [start:story]
-    print("no helper here")
+    print("the data has", len(data_path().read_text().splitlines()), "lines")
     # --8<-- [end:story]
 """
-# The cache asks the tutorials where their data lives, as the real data_paths does.
+# The same rules as the real tutorial_code/data_paths.py, in small.
 DATA_MODULE = """\
 import os
 from pathlib import Path
 
+SHIPPED = Path(__file__).with_name("data.csv")
+
 def data_path(path=None):
-    shipped = Path(__file__).with_name("data.csv")
-    return Path(path or os.environ.get("GBM_DATA") or shipped)
+    return Path(path or os.environ.get("GBM_DATA") or SHIPPED)
+
+def genes_setting():
+    genes = [g for g in os.environ.get("GBM_GENES", "").split(",") if g]
+    return genes or None
+
+def feature_genes():
+    return genes_setting() or ["A", "B"]
+
+def custom_inputs():
+    custom = {}
+    if data_path().resolve() != SHIPPED.resolve():
+        custom["data"] = str(data_path())
+    if genes_setting():
+        custom["genes"] = ", ".join(feature_genes())
+    return custom or None
+"""
+TINY_CONFIG = f"""\
+site_name: Tiny
+strict: true
+nav:
+  - Home: index.md
+  - First: 01_first.md
+  - Second: 02_second.md
+validation:
+  omitted_files: warn
+  unrecognized_links: warn
+  anchors: warn
+theme:
+  name: material
+plugins:
+  - mkdocs-jupyter:
+      include: ["*.ipynb"]
+      execute: false
+      ignore_h1_titles: true
+      include_source: true
+hooks:
+  - {ROOT / "hooks" / "site_hooks.py"}
+markdown_extensions:
+  - admonition
+  - attr_list
+  - md_in_html
+  - pymdownx.superfences
+  - pymdownx.snippets:
+      base_path: ["."]
+      check_paths: true
 """
 
 
@@ -120,11 +301,11 @@ def fence(module, section):
 
 @pytest.fixture
 def tiny_project(tmp_path, monkeypatch):
-    """A throwaway project (two pages, three small modules, no torch) whose
-    tutorial_code shadows the real one for the test."""
-    (tmp_path / "tutorial_code").mkdir()
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "hooks").mkdir()
+    """A throwaway project (two pages, four small modules, no torch) whose
+    tutorial_code shadows the real one for the test; it builds with the real
+    hooks (`build_site(tiny_project, ...)`)."""
+    for folder in ("tutorial_code", "docs"):
+        (tmp_path / folder).mkdir()
     files = {
         "tutorial_code/__init__.py": "",
         "tutorial_code/helper.py": HELPER,
@@ -133,174 +314,22 @@ def tiny_project(tmp_path, monkeypatch):
         "tutorial_code/data_paths.py": DATA_MODULE,
         "tutorial_code/data.csv": "a,b\n1,2\n",
         "requirements.txt": "torch==2.13.0\n",
-        "hooks/tutorials.py": (ROOT / "hooks" / "tutorials.py").read_text(),
+        "mkdocs.yml": TINY_CONFIG,
+        "docs/index.md": "# Tiny\n\nA project for the tests.\n",
         "docs/01_first.md": "# First\n\nSome prose.\n\n"
         + fence("first", "imports")
         + fence("first", "story"),
-        "docs/02_second.md": "# Second\n\n" + fence("second", "story"),
+        "docs/02_second.md": "# Second\n\n"
+        + fence("second", "imports")
+        + fence("second", "story"),
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    monkeypatch.delenv(RERUN_ENV, raising=False)
-    monkeypatch.delenv("GBM_DATA", raising=False)
+    for name in (RERUN_ENV, "GBM_DATA", "GBM_GENES", "TUTORIALS_EXECUTE"):
+        monkeypatch.delenv(name, raising=False)
     saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] == "tutorial_code"}
     forget_tutorial_modules()
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path
     forget_tutorial_modules()
     sys.modules.update(saved)
-
-
-# ------------------------------------------------------------------ background jobs
-
-
-class Job:
-    """A subprocess started now and awaited later, its output kept in files."""
-
-    def __init__(self, args, cwd=ROOT, env=None, stdin_text=None):
-        self.dir = Path(tempfile.mkdtemp(prefix="job-"))
-        self.out = open(self.dir / "stdout", "w+")  # noqa: SIM115 (closed in result)
-        self.err = open(self.dir / "stderr", "w+")  # noqa: SIM115
-        self.args = [str(a) for a in args]
-        self.proc = subprocess.Popen(
-            self.args,
-            cwd=cwd,
-            env={**os.environ, **(env or {})},
-            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
-            stdout=self.out,
-            stderr=self.err,
-            text=True,
-        )
-        if stdin_text is not None:
-            self.proc.stdin.write(stdin_text)
-            self.proc.stdin.close()
-        self._result = None
-
-    def result(self, timeout=900) -> subprocess.CompletedProcess:
-        if self._result is None:
-            code = self.proc.wait(timeout=timeout)
-            self.out.seek(0)
-            self.err.seek(0)
-            self._result = subprocess.CompletedProcess(
-                self.args, code, self.out.read(), self.err.read()
-            )
-            self.out.close()
-            self.err.close()
-        return self._result
-
-
-def build_site(project: Path, site_dir: Path, rerun: bool = False) -> Job:
-    """Start `mkdocs build --strict` of a project; rerun=True ignores the cache."""
-    env = {"NO_MKDOCS_2_WARNING": "1", "TUTORIALS_RERUN": "1" if rerun else "0"}
-    return Job([MKDOCS, "build", "--strict", "--site-dir", site_dir], project, env)
-
-
-# Figures are recorded, not shown, exactly as the build does it.
-FIGURE_CAPTURE = """\
-import atexit, json, sys
-from hooks.tutorials import captured_figures
-_figures = []
-_capture = captured_figures(_figures)  # keep a reference: collecting it would undo it
-_capture.__enter__()
-def _save():
-    with open(sys.argv[1], "w") as f:
-        json.dump(_figures, f)
-atexit.register(_save)
-"""
-
-
-def page_script_job(page: Path, figures_file: Path) -> Job:
-    """The page's code, in page order, fed to a fresh interpreter in the repo root."""
-    script = FIGURE_CAPTURE + page_as_script(page.read_text())
-    return Job([sys.executable, "-W", "error", "-", figures_file], stdin_text=script)
-
-
-NOTEBOOK_RUNNER = Path(__file__).with_name("run_notebook.py")
-
-
-def notebook_job(page: Path, workdir: Path) -> Job:
-    """The page's generated notebook, executed top to bottom in a fresh kernel."""
-    return Job([sys.executable, NOTEBOOK_RUNNER, page, workdir])
-
-
-_jobs: dict = {}
-
-
-def _wanted(items, fixture: str) -> bool:
-    return any(fixture in getattr(item, "fixturenames", ()) for item in items)
-
-
-def pytest_collection_finish(session):
-    """Start the slow, independent runs the collected tests will need."""
-    items = session.items
-    work = Path(tempfile.mkdtemp(prefix="omics-tests-"))
-    if _wanted(items, "built_site"):
-        _jobs["site"] = (work / "site", build_site(ROOT, work / "site", rerun=True))
-    if _wanted(items, "page_as_shown"):
-        for page in TUTORIAL_PAGES:
-            figures = work / f"{page.stem}-figures.json"
-            _jobs[("script", stem_of(page))] = (figures, page_script_job(page, figures))
-    if _wanted(items, "executed_notebook"):
-        for page in TUTORIAL_PAGES:
-            out = work / "notebooks"
-            _jobs[("notebook", stem_of(page))] = (out, notebook_job(page, out))
-
-
-def _job(key, start):
-    if key not in _jobs:  # e.g. a single test run by node id: start it now
-        _jobs[key] = start()
-    return _jobs[key]
-
-
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory):
-    """The site built once with `mkdocs build --strict` and a real run of every
-    tutorial: (site dir, CompletedProcess)."""
-
-    def start():
-        site = tmp_path_factory.mktemp("built") / "site"
-        return site, build_site(ROOT, site, rerun=True)
-
-    site, job = _job("site", start)
-    return site, job.result()
-
-
-@pytest.fixture(scope="session")
-def page_as_shown(tmp_path_factory):
-    """page_as_shown(stem) -> (CompletedProcess, figures) of the page's code run as
-    one script by a fresh interpreter from the repo root."""
-
-    def get(stem):
-        def start():
-            figures = tmp_path_factory.mktemp("script") / "figures.json"
-            return figures, page_script_job(page_file(stem), figures)
-
-        figures_file, job = _job(("script", stem), start)
-        result = job.result()
-        if result.returncode != 0:
-            return result, None
-        return result, json.loads(figures_file.read_text())
-
-    return get
-
-
-@pytest.fixture(scope="session")
-def executed_notebook(tmp_path_factory):
-    """executed_notebook(stem) -> (CompletedProcess, executed notebook path)."""
-
-    def get(stem):
-        def start():
-            out = tmp_path_factory.mktemp("notebooks")
-            return out, notebook_job(page_file(stem), out)
-
-        out, job = _job(("notebook", stem), start)
-        return job.result(), out / f"{page_file(stem).stem}.ipynb"
-
-    return get
-
-
-def pytest_sessionfinish(session):
-    for value in _jobs.values():
-        job = value[1]
-        if job.proc.poll() is None:
-            job.proc.kill()

@@ -1,10 +1,11 @@
 """The execution cache: reuse a page's run until one of its inputs changes.
 
-Runs the tiny project of conftest.py (two pages, three small modules, no
+Runs the tiny project of conftest.py (two pages, four small modules, no
 torch) so that every case below costs milliseconds.
 """
 
 import json
+import os
 import textwrap
 
 import pytest
@@ -28,6 +29,10 @@ def run(project, page="01_first"):
 
 def append(path, text):
     path.write_text(path.read_text() + text)
+
+
+def entries(project, page="01_first"):
+    return sorted((project / cache.CACHE_DIR).glob(f"{page}-*.json"))
 
 
 def test_first_run_executes_and_second_is_a_hit(project):
@@ -76,14 +81,6 @@ def test_changing_the_data_reruns(project):
     assert run(project)[0] is False
 
 
-def test_pointing_at_other_data_reruns(project, monkeypatch):
-    run(project)
-    other = project / "real.csv"
-    other.write_text("x\n1\n")
-    monkeypatch.setenv("GBM_DATA", str(other))
-    assert run(project)[0] is False
-
-
 def test_changing_requirements_reruns(project):
     run(project)
     append(project / "requirements.txt", "pandas==3.1.1\n")
@@ -96,8 +93,53 @@ def test_environment_variable_forces_a_rerun(project, monkeypatch):
     assert run(project)[0] is False
 
 
-def entry(project):
-    return project / cache.CACHE_DIR / "01_first.json"
+@pytest.mark.parametrize("variable", ["GBM_DATA", "GBM_GENES"])
+def test_switching_data_or_genes_back_reuses_the_earlier_run(
+    project, monkeypatch, variable
+):
+    other = project / "real.csv"
+    other.write_text("x\n1\n2\n")
+    value = str(other) if variable == "GBM_DATA" else "A,C"
+    assert run(project, "02_second") == (False, "the data has 2 lines\n")
+    monkeypatch.setenv(variable, value)
+    assert run(project, "02_second")[0] is False
+    monkeypatch.delenv(variable)
+    assert run(project, "02_second") == (True, "the data has 2 lines\n")
+    monkeypatch.setenv(variable, value)
+    assert run(project, "02_second")[0] is True
+    assert len(entries(project, "02_second")) == 2
+
+
+def test_old_entries_are_pruned_least_recently_used_first(project):
+    run(project)
+    first = entries(project)[0]
+    os.utime(first, (1, 1))  # used long ago
+    for edit in range(cache.KEEP_PER_PAGE + 1):
+        append(project / "tutorial_code/helper.py", f"# edit {edit}\n")
+        assert run(project)[0] is False
+    assert len(entries(project)) == cache.KEEP_PER_PAGE
+    assert first not in entries(project)
+
+
+@pytest.mark.parametrize("where", ["missing", "directory", "unreadable"])
+def test_a_data_path_that_cannot_be_read_still_gets_a_key(project, monkeypatch, where):
+    path = {
+        "missing": project / "nowhere.csv",
+        "directory": project / "docs",
+        "unreadable": project / "secret.csv",
+    }[where]
+    if where == "unreadable":
+        if os.geteuid() == 0:
+            pytest.skip("root reads any file")
+        path.write_text("a\n")
+        path.chmod(0)
+    monkeypatch.setenv("GBM_DATA", str(path))
+    inputs = cache.read_inputs(project)
+    assert inputs.data_digest.startswith("<unreadable")
+    assert inputs.custom
+    # The run itself then fails in the tutorial code, where the loader explains.
+    with pytest.raises(Exception, match="second.py:7"):
+        run(project, "02_second")
 
 
 @pytest.mark.parametrize(
@@ -112,7 +154,7 @@ def entry(project):
 )
 def test_a_damaged_entry_is_rebuilt_never_served(project, damage):
     run(project)
-    path = entry(project)
+    (path,) = entries(project)
     path.write_text(damage(path.read_text()))
     assert run(project) == (False, "double of 21 is 42\n")
     assert run(project)[0] is True  # and the rebuilt entry is good again
@@ -122,7 +164,8 @@ def test_entries_are_written_atomically(project):
     run(project)
     leftovers = list((project / cache.CACHE_DIR).glob("*.tmp"))
     assert not leftovers
-    assert json.loads(entry(project).read_text())["body"]["key"]
+    (path,) = entries(project)
+    assert json.loads(path.read_text())["body"]["key"]
 
 
 def test_cache_key_covers_the_import_closure(project):
@@ -146,6 +189,7 @@ def test_a_tutorial_failure_is_not_cached(project):
         """
     )
     (project / "tutorial_code/second.py").write_text(bad)
+    (project / "docs/02_second.md").write_text(fence("second", "story"))
     with pytest.raises(Exception, match="broken"):
         run(project, "02_second")
-    assert not (project / cache.CACHE_DIR / "02_second.json").exists()
+    assert not entries(project, "02_second")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Job, build_site
+from conftest import TUTORIAL_PAGES, TUTORIAL_STEMS, Job, build_site
 from mkdocs.utils.yaml import yaml_load
 
 from hooks.tutorials import ROOT
@@ -40,9 +40,12 @@ def copy_of_repo(destination: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def scaffolded(tmp_path_factory):
+def scaffolded(tmp_path_factory, page_run):
     """A copy of the repo after `new_tutorial.py NAME`; its strict build and the
-    new test file's run are started together (two cores)."""
+    new test file's run are started together (two cores). The copy takes the
+    session's cached runs along, so only the new page runs."""
+    for stem in TUTORIAL_STEMS:
+        page_run(stem)  # saved in .cache/, which the copy takes along
     project = copy_of_repo(tmp_path_factory.mktemp("scaffold") / "repo")
     made = subprocess.run(
         [sys.executable, "tools/new_tutorial.py", NAME],
@@ -71,6 +74,8 @@ def test_new_tutorial_builds_strict_unchanged(scaffolded):
     assert 'class="plotly-figure"' in built
     assert "non-smoker" in built  # the printed counts
     assert (project / "site" / "notebooks" / page / f"{page}.ipynb").exists()
+    for existing in TUTORIAL_PAGES:  # only the new page ran
+        assert f"{existing.name}: reused cached run" in result.stderr
 
 
 def test_new_tutorials_own_tests_pass_unchanged(scaffolded):
@@ -141,7 +146,8 @@ def snapshot(root: Path) -> dict[str, str]:
     }
 
 
-def test_nav_gets_the_page_before_notebooks_and_its_notebook_last(skeleton):
+def test_nav_gets_the_page_after_the_last_tutorial_and_nothing_else(skeleton):
+    before = yaml_load((skeleton / "mkdocs.yml").read_text())["nav"]
     assert (
         new_tutorial.main(
             [NAME, "--title", "A tour: one gene", "--root", str(skeleton)]
@@ -149,11 +155,10 @@ def test_nav_gets_the_page_before_notebooks_and_its_notebook_last(skeleton):
         == 0
     )
     nav = yaml_load((skeleton / "mkdocs.yml").read_text())["nav"]
-    titles = [next(iter(entry)) for entry in nav]
-    page_entry = nav[titles.index("Notebooks") - 1]
-    assert page_entry == {"A tour: one gene": f"{NEXT}_{NAME}.md"}
-    last_notebook = nav[titles.index("Notebooks")]["Notebooks"][-1]
-    assert list(last_notebook.values()) == [f"notebooks/{NEXT}_{NAME}.ipynb"]
+    last = max(i for i, e in enumerate(before) if re.match(r"\d\d_", *e.values()))
+    assert nav == [*before[: last + 1], {"A tour: one gene": f"{NEXT}_{NAME}.md"}] + [
+        *before[last + 1 :]
+    ]
 
 
 @pytest.mark.parametrize(

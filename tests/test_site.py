@@ -1,15 +1,15 @@
-"""The site as a whole: strict build, code drawn only from tutorial_code, pages that
-run as shown, deterministic results, and a build that stops when a tutorial fails."""
+"""The site as a whole: strict build, code drawn only from tutorial_code, the
+published runs, navigation, and builds that stop when a tutorial fails."""
 
 import html
 import json
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
-from conftest import TUTORIAL_STEMS, build_site, page_file
+from conftest import TUTORIAL_PAGES, TUTORIAL_STEMS, build_site, page_file
+from mkdocs.utils.yaml import yaml_load
 
 from hooks.tutorials import (
     ROOT,
@@ -116,19 +116,6 @@ def test_build_shows_exactly_what_the_run_produced(built_site, page_run, stem):
     assert shown == run.figures
 
 
-@pytest.mark.parametrize("stem", TUTORIAL_STEMS)
-def test_page_code_as_shown_runs_fresh_and_reproduces_the_page(
-    page_as_shown, page_run, stem
-):
-    """The page's code, in page order, run by a fresh interpreter from the repo root,
-    prints the same output and draws the same figures as the build."""
-    result, figures = page_as_shown(stem)
-    assert result.returncode == 0, result.stderr
-    run = page_run(stem)
-    assert result.stdout == run.stdout
-    assert figures == run.figures
-
-
 def test_tutorial_modules_import_without_printing_or_warning():
     """Importing a tutorial module defines things; only main() tells the story."""
     modules = sorted(p.stem for p in (ROOT / "tutorial_code").glob("*.py"))
@@ -144,6 +131,16 @@ def test_tutorial_modules_import_without_printing_or_warning():
     assert result.stdout == ""
 
 
+def test_a_solution_runs_apart_from_the_page_namespace():
+    namespace = {"x": 1}
+    solution = Section("tutorial_code/x.py", "solution_ex", "x = 5\nex_y = x\n", 1)
+    run_cell(solution, namespace)
+    assert namespace == {"x": 1}
+    story = Section("tutorial_code/x.py", "story", "y = x + 1\n", 1)
+    run_cell(story, namespace)
+    assert namespace["y"] == 2
+
+
 def test_a_warning_in_a_tutorial_is_an_error():
     section = Section(
         "tutorial_code/x.py", "demo", "import warnings\nwarnings.warn('x')\n", 1
@@ -152,37 +149,118 @@ def test_a_warning_in_a_tutorial_is_an_error():
         run_cell(section, {})
 
 
-BROKEN_LINE = 'raise RuntimeError("deliberately broken for the test")'
+def test_the_build_publishes_the_runs_the_tests_read(built_site):
+    """The session's build reused every run page_run saved: no page ran twice."""
+    _, result = built_site
+    for page in TUTORIAL_PAGES:
+        assert f"{page.name}: reused cached run" in result.stderr, result.stderr
 
 
-def test_failing_tutorial_stops_the_build_naming_module_and_line(tmp_path):
-    project = tmp_path / "project"
-    shutil.copytree(
-        ROOT,
-        project,
-        ignore=shutil.ignore_patterns(".venv", "site", ".git", ".cache", "__pycache__"),
+def test_notebooks_come_last_in_the_nav_and_say_they_are_notebooks(built_site):
+    site, _ = built_site
+    home = (site / "index.html").read_text()
+    nav = re.findall(
+        r'<a href="([^"#]*)"\s+class="md-nav__link[^"]*"[^>]*>\s*'
+        r'<span class="md-ellipsis">\s*([^<]+?)\s*<',
+        home,
     )
-    module = project / "tutorial_code" / "classifier.py"
-    lines = module.read_text().splitlines()
-    # Break the first section the classifier page runs after its imports.
-    start = next(i for i, line in enumerate(lines) if "def main" in line)
-    mark = next(i for i in range(start, len(lines)) if "[start:" in lines[i])
-    indent = re.match(r"\s*", lines[mark + 1])[0]
-    lines.insert(mark + 1, indent + BROKEN_LINE)
-    module.write_text("\n".join(lines) + "\n")
-    broken_line_number = mark + 2
+    notebooks = [
+        (f"notebooks/{page.stem}/", f"{title(page)} (notebook)")
+        for page in TUTORIAL_PAGES
+    ]
+    assert nav[-len(notebooks) :] == notebooks, nav
+    for page in TUTORIAL_PAGES:
+        built = (site / "notebooks" / page.stem / "index.html").read_text()
+        assert f"<title>{title(page)} (notebook) - " in built
 
-    site = project / "site"
-    stale = site / page_file("classifier").stem / "index.html"
+
+def title(page):
+    """The page's title in the nav of mkdocs.yml."""
+    nav = yaml_load((ROOT / "mkdocs.yml").read_text())["nav"]
+    return next(t for entry in nav for t, uri in entry.items() if uri == page.name)
+
+
+@pytest.mark.parametrize("page", TUTORIAL_PAGES, ids=lambda p: p.name)
+def test_previous_and_next_of_a_tutorial_never_lead_to_a_notebook(built_site, page):
+    site, _ = built_site
+    built = (site / page.stem / "index.html").read_text()
+    footer = re.findall(r'class="md-footer__link[^"]*"[^>]*href="([^"]+)"', built)
+    footer += re.findall(r'href="([^"]+)"[^>]*class="md-footer__link', built)
+    assert footer and not [url for url in footer if "notebooks/" in url]
+
+
+# ------------------------------------------------------------ builds of a tiny project
+
+
+def test_failing_tutorial_stops_the_build_naming_module_and_line(tiny_project):
+    module = tiny_project / "tutorial_code" / "first.py"
+    module.write_text(
+        module.read_text().replace(
+            '    print("double',
+            '    raise RuntimeError("deliberately broken")\n    print("double',
+        )
+    )
+    site = tiny_project / "site"
+    stale = site / "01_first" / "index.html"
     stale.parent.mkdir(parents=True)
     stale.write_text("stale page from an earlier build")
 
-    result = build_site(project, site).result()
+    result = build_site(tiny_project, site).result()
     assert result.returncode != 0
     message = result.stdout + result.stderr
-    assert f"tutorial_code/classifier.py:{broken_line_number}" in message, message
-    assert "deliberately broken" in message
+    assert "tutorial_code/first.py:7: RuntimeError: deliberately broken" in message
+    assert "Traceback" not in message
     assert not stale.exists(), "a failed build must not leave an old page to publish"
+
+
+@pytest.mark.parametrize("where", ["missing", "directory"])
+def test_unusable_data_stops_the_build_with_the_tutorials_message_then_good_data_reuses(
+    tiny_project, where
+):
+    first = build_site(tiny_project, tiny_project / "site").result()
+    assert first.returncode == 0, first.stderr
+    data = tiny_project / ("nowhere.csv" if where == "missing" else "docs")
+    failed = build_site(
+        tiny_project, tiny_project / "site", env={"GBM_DATA": str(data)}
+    ).result()
+    assert failed.returncode != 0
+    assert "tutorial_code/second.py:7" in failed.stderr, failed.stderr
+    assert "Traceback" not in failed.stderr
+    again = build_site(tiny_project, tiny_project / "site").result()
+    assert again.returncode == 0, again.stderr
+    assert "02_second.md: reused cached run" in again.stderr
+
+
+def test_two_builds_on_other_data_at_once_both_succeed_and_say_so(tiny_project):
+    tables = {}
+    for name, rows in (("small", 1), ("large", 5)):
+        tables[name] = tiny_project / f"{name}.csv"
+        tables[name].write_text("a\n" + "1\n" * rows)
+    jobs = {
+        name: build_site(
+            tiny_project, tiny_project / f"site-{name}", env={"GBM_DATA": str(path)}
+        )
+        for name, path in tables.items()
+    }
+    for name, job in jobs.items():
+        result = job.result()
+        assert result.returncode == 0, result.stderr
+        site = tiny_project / f"site-{name}"
+        page = (site / "02_second" / "index.html").read_text()
+        lines = len(tables[name].read_text().splitlines())
+        assert f"the data has {lines} lines" in page
+        assert "Built on other data" in page and str(tables[name]) in page
+        notebook = (site / "notebooks/02_second/02_second.ipynb").read_text()
+        assert f"the data has {lines} lines" in notebook
+        assert "Built on other data" in notebook
+
+
+def test_a_broken_link_or_anchor_fails_the_strict_build(tiny_project):
+    page = tiny_project / "docs" / "index.md"
+    page.write_text(page.read_text() + "\nSee [first](01_first.md#no-such-heading).\n")
+    result = build_site(tiny_project, tiny_project / "site").result()
+    assert result.returncode != 0
+    assert "no-such-heading" in result.stderr
 
 
 def test_section_names_are_unique_per_module():

@@ -6,8 +6,8 @@ Creates, ready to build and test unchanged:
 - tutorial_code/<name>.py   the code it shows: imports, a figure function and
                             the story in main(), each a snippet section
 - tests/test_<name>.py      a test of the module and of the claim the page makes
-- mkdocs.yml                the page in the nav, and its generated notebook
-                            under "Notebooks"
+- mkdocs.yml                the page in the nav, after the last tutorial (the
+                            build adds its notebook under "Notebooks" itself)
 
 A bad name (not lowercase_with_underscores, a Python keyword, or a tutorial or
 module that exists) stops with a message and creates nothing.
@@ -25,7 +25,7 @@ from string import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = re.compile(r"[a-z][a-z0-9_]*")
-NOTEBOOKS_ENTRY = re.compile(r"^(?P<indent>[ \t]*)- Notebooks:[ \t]*$")
+TUTORIAL_ENTRY = re.compile(r"^(?P<indent>[ \t]*)- [^\n]*:[ \t]*\d\d_\w+\.md[ \t]*$")
 
 
 class ScaffoldError(Exception):
@@ -88,51 +88,25 @@ def yaml_text(text: str) -> str:
     return text if re.fullmatch(r"[A-Za-z][\w .,()'/-]*", text) else json.dumps(text)
 
 
-def with_nav_entries(config: str, title: str, page: str, notebook: str) -> str:
-    """mkdocs.yml with the page added before "Notebooks" and its notebook last
-    in that section. Edited as text, so comments and layout stay as they are."""
+def with_nav_entry(config: str, title: str, page: str) -> str:
+    """mkdocs.yml with the page added after the last tutorial page of the nav.
+    Edited as text, so comments and layout stay as they are."""
     lines = config.splitlines(keepends=True)
-    start = next(
-        (i for i, line in enumerate(lines) if NOTEBOOKS_ENTRY.match(line)), None
-    )
-    if start is None:
+    last = [i for i, line in enumerate(lines) if TUTORIAL_ENTRY.match(line)]
+    if not last:
         raise ScaffoldError(
-            "mkdocs.yml has no '- Notebooks:' section in its nav; add the page "
-            "by hand or restore that section"
+            "mkdocs.yml lists no tutorial page (NN_<name>.md) in its nav; add "
+            "the page to the nav by hand"
         )
-    indent = NOTEBOOKS_ENTRY.match(lines[start])["indent"]
-    entries, end = [], start + 1
-    while end < len(lines) and (
-        not lines[end].strip() or _indent(lines[end]) > len(indent)
-    ):
-        if lines[end].lstrip().startswith("- "):
-            entries.append(lines[end])
-        end += 1
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1  # keep blank lines after the section where they are
-    child = " " * _indent(entries[-1]) if entries else indent + "    "
-    suffix = " (notebook)" if entries and "(notebook):" in entries[-1] else ""
-    return "".join(
-        [
-            *lines[:start],
-            f"{indent}- {yaml_text(title)}: {page}\n",
-            *lines[start:end],
-            f"{child}- {yaml_text(title + suffix)}: {notebook}\n",
-            *lines[end:],
-        ]
-    )
+    indent = TUTORIAL_ENTRY.match(lines[last[-1]])["indent"]
+    entry = f"{indent}- {yaml_text(title)}: {page}\n"
+    return "".join([*lines[: last[-1] + 1], entry, *lines[last[-1] + 1 :]])
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
-def check_nav(config: str, page: str, notebook: str) -> None:
+def check_nav(config: str, page: str) -> None:
     from mkdocs.utils.yaml import yaml_load
 
-    nav = yaml_load(config)["nav"]
-    shown = json.dumps(nav)
-    if f'"{page}"' not in shown or f'"{notebook}"' not in shown:
+    if f'"{page}"' not in json.dumps(yaml_load(config)["nav"]):
         raise ScaffoldError("could not add the page to the nav in mkdocs.yml")
 
 
@@ -283,7 +257,7 @@ def planned_files(name: str, title: str, root: Path) -> dict[Path, str]:
     """Every file to write (mkdocs.yml included), checked before any is written."""
     check_name(name, root)
     number = next_number(root)
-    page, notebook = f"{number}_{name}.md", f"notebooks/{number}_{name}.ipynb"
+    page = f"{number}_{name}.md"
     imports = sorted(  # in the order ruff's isort wants them
         [
             (name, f"from tutorial_code.{name} import expression_by_status_figure"),
@@ -296,10 +270,10 @@ def planned_files(name: str, title: str, root: Path) -> dict[Path, str]:
         "number": number,
         "imports": "\n".join(line for _, line in imports),
     }
-    config = with_nav_entries(
-        (root / "mkdocs.yml").read_text(encoding="utf-8"), title, page, notebook
+    config = with_nav_entry(
+        (root / "mkdocs.yml").read_text(encoding="utf-8"), title, page
     )
-    check_nav(config, page, notebook)
+    check_nav(config, page)
     return {
         root / "docs" / page: PAGE.substitute(values),
         root / "tutorial_code" / f"{name}.py": MODULE.substitute(values),
@@ -343,8 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     page, module, test = (p.relative_to(root).as_posix() for p in list(files)[:3])
     print(
-        f"Created {page}, {module} and {test}, and added the page and its "
-        "notebook to the nav in mkdocs.yml.\nNext:\n"
+        f"Created {page}, {module} and {test}, and added the page to the nav "
+        "in mkdocs.yml.\nNext:\n"
         "  make serve                           preview it at http://127.0.0.1:8000\n"
         f"  .venv/bin/python -m pytest {test}   run its tests\n"
         "Then write your lesson in the page and the module; see CONTRIBUTING.md."

@@ -1,0 +1,205 @@
+"""One build's tutorial pages: collect each page's sections, compute its key,
+reuse the cached run or run the page, and hand back its outputs and figures.
+
+Stale pages run side by side in fresh processes forked from a server that has
+imported the tutorials' libraries once (multiprocessing's forkserver, one page
+per process). The design is described on docs/how_it_is_built.md; this module
+knows nothing of MkDocs (the adapter is hooks/site_hooks.py).
+
+Environment: TUTORIALS_EXECUTE=0 builds without running anything;
+TUTORIALS_RERUN=1 ignores the cache; TUTORIALS_WORKERS=N runs at most N pages
+at once (0: inside the build process, one after the other).
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import multiprocessing
+import os
+import sys
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from hooks.cache import CACHE_DIR, Inputs, lookup, read_inputs, run_and_save
+from hooks.tutorials import (
+    PageRun,
+    Section,
+    TutorialError,
+    forget_tutorial_modules,
+    unexecuted_run,
+)
+
+EXECUTE_ENV = "TUTORIALS_EXECUTE"
+WORKERS_ENV = "TUTORIALS_WORKERS"
+MAX_DEFAULT_WORKERS = 4  # each process holds its own copy of the models and data
+NOTEBOOK_DIR = Path(".cache") / "notebooks"  # under the project root
+PRELOAD_ENV = "TUTORIALS_PRELOAD"  # read by hooks/worker_server.py, in the server
+
+
+def executing() -> bool:
+    return os.environ.get(EXECUTE_ENV, "1") != "0"
+
+
+def worker_count() -> int:
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if not value:
+        return min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS)
+    if not value.isdigit():
+        raise TutorialError(
+            f"{WORKERS_ENV}={value!r} is not a number: set it to 0 to run "
+            "tutorials inside the build, or to how many may run at once"
+        )
+    return int(value)
+
+
+def third_party_imports(root: Path) -> list[str]:
+    """Modules that tutorial_code imports at module level, other than its own
+    and the standard library's: what the worker server imports once."""
+    names = set()
+    for module in sorted((root / "tutorial_code").glob("*.py")):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+    ours_or_stdlib = {"tutorial_code", "__future__", *sys.stdlib_module_names}
+    found = sorted(n for n in names if n.split(".")[0] not in ours_or_stdlib)
+    if "torch" in found:
+        found.append("torch._dynamo")  # the first optimizer step imports it
+    return found
+
+
+@dataclass
+class PageJob:
+    page: Path
+    sections: list[Section] = field(default_factory=list)
+    key: str = ""  # empty when execution is off
+    run: PageRun | None = None  # None until the run is reused or done
+    reused: bool = False
+    future: Future | None = None  # the run in a worker process
+    error: TutorialError | None = None  # found before the page could run
+
+
+class Build:
+    """The tutorial pages of one build. Creating it looks every page up in
+    the cache and starts the stale ones in worker processes; `result(page)`
+    waits for one page. A build with nothing to run starts no process."""
+
+    def __init__(self, root: Path, pages: list[Path]):
+        self.root = root
+        self.execute = executing()
+        self.workers = worker_count() if self.execute else 0
+        self.cache_dir = root / CACHE_DIR
+        forget_tutorial_modules()  # so that edits are seen by in-process runs
+        self.inputs: Inputs = read_inputs(root)
+        folder = self.inputs.digest if self.execute else "unexecuted"
+        # One folder per data and genes: builds on other data never overwrite these.
+        self.notebook_dir = root / NOTEBOOK_DIR / folder
+        self.jobs = {page: self._plan(page) for page in pages}
+        self._pool: ProcessPoolExecutor | None = None
+        stale = [job for job in self.jobs.values() if job.run is None and job.key]
+        # Longest first (more sections, more work, as a rule), so that the page
+        # that takes longest does not start last.
+        stale.sort(key=lambda job: -len(job.sections))
+        if stale and self.workers:
+            self._start_pool(stale)
+
+    def _plan(self, page: Path) -> PageJob:
+        job = PageJob(page)
+        try:
+            if not self.execute:
+                job.run = unexecuted_run(page, self.root)
+            else:
+                job.sections, job.key, job.run = lookup(page, self.inputs, self.root)
+                job.reused = job.run is not None
+        except TutorialError as exc:
+            job.error = exc
+        return job
+
+    # -------------------------------------------------------------- workers
+
+    def _start_pool(self, stale: list[PageJob]) -> None:
+        context = multiprocessing.get_context("forkserver")
+        # Read once, when the server starts (the first build of this process).
+        os.environ[PRELOAD_ENV] = ",".join(third_party_imports(self.root))
+        context.set_forkserver_preload(["hooks.worker_server"])
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=context, max_tasks_per_child=1
+        )
+        # After Ctrl-C, stop the pages still running (and before Python tears down
+        # the modules the pool needs to stop cleanly).
+        atexit.register(self.close, cancel=True)
+        for job in stale:
+            job.future = Future()
+        # Starting a worker waits for the server's imports: not on the build's time.
+        threading.Thread(target=self._submit, args=(stale,), daemon=True).start()
+
+    def _submit(self, stale: list[PageJob]) -> None:
+        env = dict(os.environ)  # the server may have started with another one
+        for job in stale:
+            try:
+                done = self._pool.submit(
+                    run_in_worker, job.page, job.key, self.root, self.cache_dir, env
+                )
+                done.add_done_callback(partial(_relay, to=job.future))
+            except Exception as exc:  # the pool is shut down or broken
+                job.future.set_exception(exc)
+
+    def result(self, page: Path) -> PageJob:
+        """The page's job with its run, waiting for it (or running it in this
+        process with TUTORIALS_WORKERS=0). Raises TutorialError if it failed."""
+        job = self.jobs[page]
+        if job.error is not None:
+            raise job.error
+        if job.run is not None:
+            return job
+        if job.future is None:
+            job.run = run_and_save(page, job.key, self.root, self.cache_dir)
+            return job
+        try:
+            job.run = job.future.result()
+        except BrokenProcessPool:
+            # A dead worker breaks the whole pool: the culprit may be a page beside.
+            raise TutorialError(
+                f"the process running {page.name} (or a page running beside it) "
+                "stopped without a Python error: killed, out of memory, or a crash "
+                f"in native code. Build with {WORKERS_ENV}=0 to run the pages "
+                "inside the build and see the crash."
+            ) from None
+        return job
+
+    def close(self, cancel: bool = False) -> None:
+        """Let the worker processes go; with cancel, stop pages still running."""
+        if self._pool is None:
+            return
+        atexit.unregister(self.close)
+        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if cancel:
+            for process in multiprocessing.active_children():
+                process.terminate()  # only the pool's workers are our children
+        self._pool = None
+
+
+def _relay(done: Future, to: Future) -> None:
+    if done.exception() is not None:
+        to.set_exception(done.exception())
+    else:
+        to.set_result(done.result())
+
+
+def run_in_worker(
+    page: Path, key: str, root: Path, cache_dir: Path, env: dict[str, str]
+) -> PageRun:
+    """In a worker process: run the page, store its entry, send back its outputs
+    (the namespace stays behind: it holds models and modules)."""
+    os.environ.clear()
+    os.environ.update(env)
+    run = run_and_save(page, key, root, cache_dir)
+    run.namespace = {}
+    return run

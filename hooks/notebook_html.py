@@ -1,0 +1,97 @@
+"""Notebook pages as mkdocs-jupyter renders them, made fit for this site: no
+scripts from other hosts, only the theme CSS a page uses, unique heading ids,
+and a download button."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+# mkdocs-jupyter's notebook template loads MathJax (an empty src when no CDN URL
+# is configured) and, for Mermaid diagrams, modules from a CDN. The site's own
+# MathJax 3 typesets notebook pages (math-config.js), offline; we have no
+# Mermaid cells.
+NOTEBOOK_REMOTE_SCRIPTS = re.compile(
+    r"<!-- Load mathjax -->\s*<script[^>]*>\s*</script>"
+    r"|<script[^>]*>\s*(?:MathJax\.Hub\.Config|init_mathjax)[\s\S]*?</script>"
+    r"|<script type=\"module\">(?:(?!</script>)[\s\S])*?mermaid[\s\S]*?</script>",
+    re.IGNORECASE,
+)
+
+
+# Classes of JupyterLab and the libraries its theme bundles (Lumino, Blueprint,
+# CodeMirror); rules for ones a static notebook page never uses can go.
+NOTEBOOK_CLASS = re.compile(r"\.((?:jp|lm|p|bp3|cm)-[\w-]+|CodeMirror[\w-]*)")
+
+
+def _css_blocks(css: str):
+    """Top-level (prelude, body) pairs of a stylesheet; bodies keep their braces."""
+    depth, start, prelude_start = 0, 0, 0
+    for brace in re.finditer(r"[{}]", css):  # skipping to braces: the CSS is ~570 KB
+        i = brace.start()
+        if brace[0] == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                yield css[prelude_start:start], css[start : i + 1]
+                prelude_start = i + 1
+
+
+def pruned_notebook_css(css: str, used: set[str]) -> str:
+    """Drop the JupyterLab theme rules that no element of the page uses:
+    mkdocs-jupyter inlines the whole theme (~570 KB) into every notebook page."""
+    kept = []
+    for prelude, body in _css_blocks(css):
+        if prelude.strip().startswith("@media") or prelude.strip().startswith(
+            "@supports"
+        ):
+            inner = pruned_notebook_css(body[1:-1], used)
+            if inner.strip():
+                kept.append(f"{prelude}{{{inner}}}")
+            continue
+        selectors = prelude.split(",")
+        if prelude.strip().startswith("@") or any(
+            set(NOTEBOOK_CLASS.findall(s)) <= used for s in selectors
+        ):
+            kept.append(prelude + body)
+    return "".join(kept)
+
+
+def slim_notebook_styles(html_text: str) -> str:
+    used = set(
+        re.findall(r"[\w-]+", " ".join(re.findall(r'class="([^"]*)"', html_text)))
+    )
+    return re.sub(
+        r"(<style[^>]*>)(.*?)(</style>)",
+        lambda m: m[1] + pruned_notebook_css(m[2], used) + m[3],
+        html_text,
+        flags=re.S,
+    )
+
+
+def unique_heading_ids(html_text: str) -> str:
+    """Number repeated heading ids as the page's table of contents does
+    (background, background_1, ...): nbconvert gives both "Background"s one id."""
+    seen: dict[str, int] = {}
+
+    def renumber(match):
+        base = match[2]
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        return f'{match[1]}id="{base}_{count}"' if count else match[0]
+
+    return re.sub(r'(<h[1-6][^>]*?\s)id="([^"]+)"', renumber, html_text)
+
+
+def notebook_page(html_text: str, src_uri: str) -> str:
+    """A rendered notebook page, offline and slim, with its download button."""
+    stem = Path(src_uri).stem
+    download = (
+        f'<p class="notebook-download"><a class="md-button" href="{stem}.ipynb" '
+        f"download>Download {stem}.ipynb</a></p>"
+    )
+    html_text = NOTEBOOK_REMOTE_SCRIPTS.sub("", html_text)
+    return download + slim_notebook_styles(unique_heading_ids(html_text))
