@@ -19,10 +19,9 @@ from tutorial_code.classifier import (
     EPOCHS,
     MLP,
     SEED,
+    accuracy,
     classification_loss,
-    classification_scores,
     loss_figure,
-    no_scores,
     predict,
     set_seed,
     train,
@@ -157,7 +156,7 @@ def fit_autoencoder(
     split,
     seed: int = SEED,
     epochs: int = EPOCHS,
-    scores=None,
+    record: bool = True,
 ):
     """Build and train an AutoEncoder on the split's features."""
     set_seed(seed)
@@ -169,7 +168,7 @@ def fit_autoencoder(
         test_batch=(split.X_test, split.y_test),
         epochs=epochs,
         seed=seed,
-        scores=scores,
+        record=record,
     )
     return model, history
 
@@ -194,7 +193,7 @@ def fit_code_classifier(
     encode,
     split,
     seed: int = SEED,
-    scores=classification_scores,
+    record: bool = True,
 ):
     """Train a small MLP head that predicts the label from encode(x)."""
     train_batch = (encode(split.X_train), split.y_train)
@@ -207,7 +206,8 @@ def fit_code_classifier(
         train_batch,
         test_batch,
         seed=seed,
-        scores=scores,
+        metric=accuracy,
+        record=record,
     )
     return head, history
 
@@ -218,7 +218,7 @@ def head_on(encoders: list):
 
     def fit_predict(split, seed: int) -> np.ndarray:
         encode = encoders[seed]
-        head, _ = fit_code_classifier(encode, split, seed, no_scores)
+        head, _ = fit_code_classifier(encode, split, seed, record=False)
         return predict(head, encode(split.X_test))
 
     return fit_predict
@@ -333,7 +333,7 @@ def main():
     splits = repeated_splits(X, y)
     autoencoders = []
     for k, s in enumerate(splits):
-        autoencoders.append(fit_autoencoder(s, k, scores=no_scores)[0])
+        autoencoders.append(fit_autoencoder(s, k, record=False)[0])
     pcas = [fit_pca(s) for s in splits]
     rebuilt = pd.DataFrame(
         {
@@ -372,12 +372,16 @@ def main():
     )
     fig.show()
     ceiling = known_ceiling(feature_genes())  # None unless the synthetic table
-    accuracy = results.pivot(index="split", columns="model", values="accuracy")
+    split_accuracy = results.pivot(
+        index="split",
+        columns="model",
+        values="accuracy",
+    )
     if ceiling is None:
         print("ceiling: unknown, as for any real table")
     else:
         print(f"ceiling (Bayes classifier): {ceiling:.3f}")
-    print(accuracy.median().round(3).to_string())
+    print(split_accuracy.median().round(3).to_string())
     # --8<-- [end:paired_plot]
 
 
