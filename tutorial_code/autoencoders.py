@@ -291,10 +291,67 @@ def main():
     print(errors.T.round(3).to_string())
     # --8<-- [end:train_autoencoder]
 
+    # --8<-- [start:solution_count_weights]
+    ex_encoder = sum(ex_p.numel() for ex_p in ae.encoder.parameters())
+    ex_decoder = sum(ex_p.numel() for ex_p in ae.decoder.parameters())
+    ex_total = sum(ex_p.numel() for ex_p in ae.parameters())
+    print(f"encoder {ex_encoder} + decoder {ex_decoder} = {ex_total}")
+    print("PCA's two directions:", pca.components_.size, "numbers")
+    # --8<-- [end:solution_count_weights]
+
     # --8<-- [start:autoencoder_loss_plot]
     fig = loss_figure(ae_history, "Autoencoder reconstruction loss vs. epoch")
     fig.show()
     # --8<-- [end:autoencoder_loss_plot]
+
+    # --8<-- [start:solution_code_size]
+    ex_batches = (split.X_train, split.y_train), (split.X_test, split.y_test)
+    ex_rows = {}
+    for ex_size in (1, 2, 3, 5):
+        if ex_size == LATENT_DIM:  # the page's autoencoder, trained above
+            ex_history = ae_history
+        else:
+            set_seed(SEED)
+            ex_model = AutoEncoder(split.X_train.shape[1], ex_size)
+            ex_history = train(ex_model, autoencoder_loss, *ex_batches)
+        ex_rows[ex_size] = {
+            "training": ex_history["train_loss"][-1],
+            "test": ex_history["test_loss"][-1],
+        }
+    ex_table = pd.DataFrame(ex_rows).T.rename_axis("code size")
+    print(ex_table.round(3).to_string())
+    # --8<-- [end:solution_code_size]
+
+    # --8<-- [start:solution_linear_autoencoder]
+    class ExLinearAutoEncoder(nn.Module):
+        """The autoencoder without its hidden layers and ReLUs."""
+
+        def __init__(self, n_features, latent_dim=LATENT_DIM):
+            super().__init__()
+            self.encoder = nn.Linear(n_features, latent_dim)
+            self.decoder = nn.Linear(latent_dim, n_features)
+
+        def forward(self, x):
+            return self.decoder(self.encoder(x))
+
+    set_seed(SEED)
+    ex_linear = ExLinearAutoEncoder(split.X_train.shape[1])
+    # a linear model trains well with larger steps than the page's 10^-3
+    ex_lin = train(ex_linear, autoencoder_loss, *ex_batches, lr=0.03)
+    ex_last = {"training": ex_lin["train_loss"][-1]}
+    ex_last["test"] = ex_lin["test_loss"][-1]
+    ex_compare = pd.DataFrame({"linear autoencoder": ex_last, "PCA": pca_error})
+    print(ex_compare.T.round(4).to_string())
+    # The same plane? ex_gap is the sine of the largest angle between
+    # them: the largest difference of the projections onto each.
+    ex_basis, _ = torch.linalg.qr(ex_linear.decoder.weight.detach().double())
+    ex_on_ae = ex_basis @ ex_basis.T
+    ex_pcs = torch.as_tensor(pca.components_)  # orthonormal rows
+    ex_on_pca = ex_pcs.T @ ex_pcs
+    ex_gap = torch.linalg.matrix_norm(ex_on_ae - ex_on_pca, ord=2).item()
+    ex_angle = np.degrees(np.arcsin(ex_gap))
+    print(f"largest angle between the two planes: {ex_angle:.1f} degrees")
+    # --8<-- [end:solution_linear_autoencoder]
 
     # --8<-- [start:autoencoder_head]
     ae_head, ae_head_history = fit_code_classifier(model_encoder(ae), split)
