@@ -258,6 +258,17 @@ def interpolate(model: VAE, x_a, x_b, steps: int = 11) -> torch.Tensor:
 
 
 def main():
+    # --8<-- [start:solution_kl_by_hand]
+    ex_mu = torch.tensor([[1.0, 0.0]])  # one sample, two dimensions
+    ex_logvar = torch.log(torch.tensor([[1.0, 0.25]]))  # σ² = 1 and 1/4
+    ex_kl = kl_to_standard_normal(ex_mu, ex_logvar)
+    print(f"kl_to_standard_normal: {ex_kl.item():.4f}")
+    ex_dim1 = -0.5 * (1 + np.log(1.0) - 1.0**2 - 1.0)  # μ = 1, σ² = 1
+    ex_dim2 = -0.5 * (1 + np.log(0.25) - 0.0**2 - 0.25)  # μ = 0, σ² = 1/4
+    ex_sum = ex_dim1 + ex_dim2
+    print(f"by hand: {ex_dim1:.4f} + {ex_dim2:.4f} = {ex_sum:.4f}")
+    # --8<-- [end:solution_kl_by_hand]
+
     # --8<-- [start:data]
     # tiny tensors: extra threads cost more than they save
     torch.set_num_threads(1)
@@ -312,6 +323,18 @@ def main():
     beta_table = pd.DataFrame(rows).set_index("beta")
     print(beta_table.round(3).to_string())
     # --8<-- [end:beta_sweep]
+
+    # --8<-- [start:solution_one_dimension]
+    ex_kl_dims = {}
+    for ex_beta in (2.0, 2.5):
+        ex_model, _ = fit_vae(split, ex_beta, record=False)
+        ex_kl_dims[ex_beta] = kl_per_dimension(ex_model, split.X_train)
+        ex_predicted = int((variances > ex_beta / 2).sum())
+        print(
+            f"β = {ex_beta}: directions > β/2: {ex_predicted},",
+            f"KL per dimension: {ex_kl_dims[ex_beta].round(3)}",
+        )
+    # --8<-- [end:solution_one_dimension]
 
     # --8<-- [start:beta_loss_plot]
     fig = go.Figure()
@@ -411,6 +434,15 @@ def main():
     fig.update_traces(diagonal_visible=False, marker=small)
     fig.show()
     # --8<-- [end:generated_plot]
+
+    # --8<-- [start:solution_correlations]
+    ex_real = pd.DataFrame(split.X_train.numpy(), columns=genes).corr()
+    ex_fake = pd.DataFrame(generated.numpy(), columns=genes).corr()
+    print("correlations of the training samples:")
+    print(ex_real.round(2).to_string())
+    print("correlations of the generated samples:")
+    print(ex_fake.round(2).to_string())
+    # --8<-- [end:solution_correlations]
 
     # --8<-- [start:interpolate]
     # The two training samples at the ends of the first latent axis.
