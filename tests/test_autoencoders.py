@@ -22,7 +22,7 @@ from tutorial_code.autoencoders import (
     pca_reconstruction_error,
     reconstruction_error,
 )
-from tutorial_code.classifier import no_scores, predict
+from tutorial_code.classifier import predict
 from tutorial_code.evaluation import head_to_head
 from tutorial_code.gbm_data import feature_genes
 
@@ -94,7 +94,7 @@ def test_fits_are_seeded(split):
 
 def test_recording_nothing_trains_the_same_model(split):
     recorded, _ = fit_autoencoder(split, epochs=20)
-    silent, history = fit_autoencoder(split, epochs=20, scores=no_scores)
+    silent, history = fit_autoencoder(split, epochs=20, record=False)
     assert history == {}
     for a, b in zip(recorded.parameters(), silent.parameters(), strict=True):
         assert torch.equal(a, b)
@@ -264,8 +264,62 @@ def test_claim_logistic_regression_beats_heads(page):
 
 
 def test_claim_heads_one_sample_below_ceiling(page):
-    medians = page["accuracy"].median()
+    medians = page["split_accuracy"].median()
     ceiling = page["ceiling"]
     assert abs(medians["logistic regression"] - ceiling) < 0.01
     for head in ("AE head", "PCA head"):
         assert ceiling - 1 / 18 - 0.01 < medians[head] < ceiling - 0.02, head
+
+
+# ------------------------------------------------------------------ exercises
+
+
+def output_of(run, section: str) -> str:
+    (cell,) = [c for c in run.cells if c.section.name == section]
+    return cell.stdout
+
+
+def test_page_has_exercises_each_followed_by_a_solution():
+    lines = (ROOT / "docs" / "05_autoencoders.md").read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("!!! exercise")]
+    assert len(starts) >= 3
+    for i in starts:
+        following = next(line for line in lines[i + 1 :] if line and line[0] != " ")
+        assert following.startswith('??? solution "Solution"'), lines[i]
+
+
+def test_claim_weight_counts(page_run, page):
+    n, hidden, code = len(feature_genes()), 64, 2
+    encoder = n * hidden + hidden + hidden * code + code
+    decoder = code * hidden + hidden + hidden * n + n
+    assert (encoder, decoder) == (514, 517)
+    assert sum(p.numel() for p in page["ae"].parameters()) == 1031
+    assert page["pca"].components_.size == 10
+    out = output_of(page_run(STEM), "solution_count_weights")
+    assert "encoder 514 + decoder 517 = 1031" in out
+
+
+def test_claim_code_size_trend(page):
+    table = page["ex_table"]
+    assert list(table.index) == [1, 2, 3, 5]
+    for part in ("training", "test"):
+        assert table[part].is_monotonic_decreasing, part
+    assert table.loc[1, "test"] < 1.1 * table.loc[1, "training"]
+    for size in (2, 3, 5):
+        assert table.loc[size, "test"] > 1.4 * table.loc[size, "training"], size
+    assert table.loc[5, "training"] < 0.1
+    assert table.loc[5, "test"] > 2 * table.loc[5, "training"]
+    # the size-2 row is the page's autoencoder
+    assert table.loc[2, "test"] == page["ae_history"]["test_loss"][-1]
+
+
+def test_claim_linear_autoencoder_is_pca(page):
+    history, pca_error = page["ex_lin"], page["pca_error"]
+    assert abs(history["train_loss"][-1] - pca_error["training"]) < 1e-3
+    assert history["train_loss"][-1] >= pca_error["training"] - 1e-5
+    assert page["ex_angle"] < 5
+
+
+def test_linear_autoencoder_has_no_hidden_layer(page):
+    model = page["ex_linear"]
+    assert [type(m) for m in model.children()] == [nn.Linear, nn.Linear]

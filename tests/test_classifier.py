@@ -9,8 +9,8 @@ from torch import nn
 from hooks.tutorials import ROOT, page_sections
 from tutorial_code.classifier import (
     MLP,
+    accuracy,
     classification_loss,
-    classification_scores,
     curve_figure,
     loss_figure,
     mlp_predictions,
@@ -61,16 +61,14 @@ def test_classification_loss_is_bce_of_sigmoid_of_logits():
     assert torch.isclose(classification_loss(model, (x, y)), by_hand, atol=1e-6)
 
 
-def test_scores_threshold_logits_at_zero_and_match_the_loss():
+def test_accuracy_thresholds_logits_at_zero():
     class Fixed(nn.Module):
         def forward(self, x):
             return x[:, 0]
 
     x = torch.tensor([[-1.0], [0.5], [2.0], [-0.1]])
     y = torch.tensor([0.0, 1.0, 0.0, 0.0])
-    scores = classification_scores(Fixed(), (x, y))
-    assert scores["accuracy"] == pytest.approx(0.75)
-    assert scores["loss"] == pytest.approx(classification_loss(Fixed(), (x, y)).item())
+    assert accuracy(Fixed(), (x, y)) == pytest.approx(0.75)
 
 
 # ------------------------------------------------------------------ training
@@ -84,7 +82,7 @@ def test_train_records_every_score_every_epoch():
         train_batch,
         test_batch,
         epochs=7,
-        scores=classification_scores,
+        metric=accuracy,
     )
     assert set(history) == {
         "train_loss",
@@ -93,6 +91,57 @@ def test_train_records_every_score_every_epoch():
         "test_accuracy",
     }
     assert all(len(values) == 7 for values in history.values())
+    plain = train(MLP(3), classification_loss, train_batch, test_batch, epochs=3)
+    assert set(plain) == {"train_loss", "test_loss"}
+
+
+def test_train_records_the_loss_after_each_step_in_evaluation_mode():
+    train_batch, test_batch = toy_batches()
+    torch.manual_seed(0)
+    model = MLP(3)
+    history = train(model, classification_loss, train_batch, test_batch, epochs=4)
+    assert not model.training
+    with torch.no_grad():
+        assert history["test_loss"][-1] == pytest.approx(
+            classification_loss(model, test_batch).item()
+        )
+        assert history["train_loss"][-1] == pytest.approx(
+            classification_loss(model, train_batch).item()
+        )
+
+
+def test_recording_nothing_trains_the_same_model():
+    train_batch, test_batch = toy_batches()
+    torch.manual_seed(0)
+    recorded = MLP(3)
+    torch.manual_seed(0)
+    silent = MLP(3)
+    train(recorded, classification_loss, train_batch, test_batch, epochs=10)
+    nothing = train(
+        silent, classification_loss, train_batch, test_batch, epochs=10, record=False
+    )
+    assert nothing == {}
+    for a, b in zip(recorded.parameters(), silent.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_weight_decay_shrinks_the_weights():
+    train_batch, test_batch = toy_batches()
+    norms = []
+    for weight_decay in (0.0, 1.0):
+        torch.manual_seed(0)
+        model = MLP(3)
+        train(
+            model,
+            classification_loss,
+            train_batch,
+            test_batch,
+            epochs=100,
+            weight_decay=weight_decay,
+            record=False,
+        )
+        norms.append(sum((p**2).sum().item() for p in model.parameters()))
+    assert norms[1] < 0.8 * norms[0]
 
 
 def test_train_lowers_the_loss():
@@ -316,6 +365,110 @@ def test_claim_logistic_regression_at_least_as_good(page, page_run):
 def test_claim_medians_near_ceiling(page):
     ceiling = page["ceiling"]
     assert ceiling == pytest.approx(bayes_accuracy(feature_genes())[0])
-    medians = page["accuracy"].median()
+    medians = page["split_accuracy"].median()
     for name in ("logistic regression", "MLP"):
         assert abs(medians[name] - ceiling) <= 1 / 18 + 1e-9, name
+
+
+# ------------------------------------------------------------------ exercises
+
+
+def output_of(run, section: str) -> str:
+    """What one section of the page printed."""
+    (cell,) = [c for c in run.cells if c.section.name == section]
+    return cell.stdout
+
+
+def test_page_front_matter_links_objectives_to_headings():
+    import yaml
+    from markdown.extensions.toc import slugify
+
+    text = (ROOT / "docs" / "04_classifier.md").read_text()
+    _, front, body = text.split("---\n", 2)
+    meta = yaml.safe_load(front)
+    assert meta["teaching"] > 0 and meta["exercises"] > 0
+    assert meta["questions"] and meta["keypoints"]
+    headings = {
+        slugify(line.lstrip("#").split("{")[0].strip(), "-")
+        for line in body.splitlines()
+        if line.startswith("## ")
+    }
+    for objective in meta["objectives"]:
+        anchor = objective.rsplit("(#", 1)[1].rstrip(")")
+        assert anchor in headings, objective
+
+
+def test_page_has_exercises_each_followed_by_a_solution():
+    lines = (ROOT / "docs" / "04_classifier.md").read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("!!! exercise")]
+    assert len(starts) >= 3
+    for i in starts:
+        following = next(line for line in lines[i + 1 :] if line and line[0] != " ")
+        assert following.startswith('??? solution "Solution"'), lines[i]
+
+
+def test_solutions_leave_the_page_namespace_alone(page):
+    """Solution sections use their own ex_ names, and the page's names keep
+    the values the rest of the page printed."""
+    assert callable(page["accuracy"])  # the metric, not a table
+
+
+def test_claim_loop_loss_falls(page_run, page):
+    losses = page["losses"]
+    assert losses[0] == pytest.approx(0.73, abs=0.005)
+    assert abs(losses[0] - np.log(2)) < 0.05
+    assert losses[-1] == pytest.approx(0.30, abs=0.005)
+    assert "epoch 1 0.732, last 0.303" in output_of(page_run(STEM), "explicit_loop")
+
+
+def test_claim_mlp_parameter_count(page_run, page):
+    count = sum(p.numel() for p in page["model"].parameters())
+    n_genes = len(feature_genes())
+    assert count == 64 * n_genes + 64 + 64 + 1 == 449
+    assert sum(p.numel() for p in MLP(n_genes, hidden=8).parameters()) == 57
+    assert output_of(page_run(STEM), "solution_parameters").endswith("in all: 449\n")
+
+
+def test_claim_train_is_the_loop_written_out(page_run, page):
+    pairs = zip(page["model"].parameters(), page["mlp"].parameters(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
+    assert "same weights as the loop written out: True" in page_run(STEM).stdout
+    # the two histories are one step apart
+    recorded, written = page["mlp_history"]["train_loss"], page["losses"]
+    assert recorded[:-1] == pytest.approx(written[1:], abs=1e-6)
+
+
+def test_claim_weight_decay_closes_the_gap(page_run):
+    lines = output_of(page_run(STEM), "solution_weight_decay").splitlines()
+
+    def numbers(line):
+        return [float(w.rstrip(",")) for w in line.split() if w[0].isdigit()][-3:]
+
+    (train0, test0, sq0), (train1, test1, sq1) = map(numbers, lines)
+    assert 7 < sq0 / sq1 < 11  # "about a ninth"
+    assert train1 > train0
+    assert (test1 - train1) < 0.5 * (test0 - train0)
+    assert abs(test1 - test0) < 0.01
+
+
+def test_claim_precision_recall_by_hand(page_run, page):
+    table = page["mlp_table"]
+    assert page["ex_precision"] == pytest.approx(table.loc["precision", "value"])
+    assert page["ex_recall"] == pytest.approx(table.loc["recall", "value"])
+    assert page["ex_fp"] == 3
+    out = output_of(page_run(STEM), "solution_confusion")
+    assert "precision = 8/(8+3)" in out
+
+
+def test_claim_variants_change_little(page):
+    accuracy = page["ex_accuracy"]["median"]
+    for name in ("MLP, 8 hidden", "MLP, lr 0.01"):
+        assert abs(accuracy[name] - accuracy["MLP"]) <= 1 / 18 + 1e-9, name
+    assert len(page["ex_splits"]) == 10
+
+
+def test_claim_small_network_and_fast_rate(page):
+    small = head_to_head(page["ex_all"], "MLP, 8 hidden", "MLP")
+    fast = head_to_head(page["ex_all"], "MLP, lr 0.01", "MLP")
+    assert small["higher"] > small["lower"]
+    assert fast["lower"] > fast["higher"]

@@ -742,3 +742,77 @@ def test_claim_ceiling_about_78_percent(page_run):
     assert clipped.idxmax() == "C20orf202" and clipped.max() > clipped.sum() / 2
     by_class = namespace["labelled"].groupby("smoking_status")["C20orf202"].mean()
     assert by_class[1] < by_class[0]
+
+
+# ------------------------------------------------------------------ exercises
+
+
+def output_of(run, section: str) -> str:
+    (cell,) = [c for c in run.cells if c.section.name == section]
+    return cell.stdout
+
+
+def test_page_front_matter_links_objectives_to_headings():
+    import yaml
+    from markdown.extensions.toc import slugify
+
+    _, front, body = page_file("gbm_data").read_text().split("---\n", 2)
+    meta = yaml.safe_load(front)
+    assert meta["teaching"] > 0 and meta["exercises"] > 0
+    assert meta["questions"] and meta["keypoints"]
+    headings = {
+        slugify(line.lstrip("#").strip(), "-")
+        for line in body.splitlines()
+        if line.startswith("## ")
+    }
+    for objective in meta["objectives"]:
+        assert objective.rsplit("(#", 1)[1].rstrip(")") in headings, objective
+
+
+def test_page_has_exercises_each_followed_by_a_solution():
+    lines = page_file("gbm_data").read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("!!! exercise")]
+    assert len(starts) >= 3
+    for i in starts:
+        following = next(line for line in lines[i + 1 :] if line and line[0] != " ")
+        assert following.startswith('??? solution "Solution"'), lines[i]
+
+
+def test_shown_code_lines_fit_the_page():
+    from hooks.tutorials import page_sections
+
+    for section in page_sections(page_file("gbm_data").read_text()):
+        for line in section.code.splitlines():
+            assert len(line) <= 76, (section.name, line)
+
+
+def test_claim_count_by_hand_matches(page_run):
+    namespace = page_run("gbm_data").namespace
+    counts = namespace["counts"]
+    assert namespace["ex_smokers"] == counts[1] == 15 + 10 + 19
+    assert counts[0] == 46
+    out = output_of(page_run("gbm_data"), "solution_count_by_hand")
+    assert out.split() == ["smokers", "by", "hand:", "44", "non-smokers:", "46"]
+
+
+def test_claim_recent_rule_unbalanced(page_run):
+    namespace = page_run("gbm_data").namespace
+    recent = namespace["ex_label"].value_counts()
+    assert (recent[1], recent[0]) == (25, 65)
+    assert round(recent.max() / recent.sum(), 2) == 0.72
+    ever = namespace["labelled"]["smoking_status"].value_counts(normalize=True)
+    assert round(ever.max(), 2) == 0.51
+    # the page's own label is untouched by the exercise
+    assert namespace["labelled"]["smoking_status"].sum() == 44
+
+
+def test_claim_feature_gene_ranks(page_run):
+    from tutorial_code.make_synthetic_gbm import SMOKING_EFFECT_SD
+
+    rank = page_run("gbm_data").namespace["ex_rank"]
+    top_ten = {gene for gene in DEFAULT_GENES if rank[gene] <= 10}
+    assert top_ten == {"EFTUD1P1", "C20orf202"}
+    assert rank["RPL7L1P9"] == len(rank) == 30
+    assert rank["EFTUD1P1"] == 2 and "EFTUD1P1" not in SMOKING_EFFECT_SD
+    strongest = max(SMOKING_EFFECT_SD, key=SMOKING_EFFECT_SD.get)
+    assert strongest == "LINC00159" and rank[strongest] == 13

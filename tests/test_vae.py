@@ -219,8 +219,8 @@ def test_latent_legend_names_are_short(page_run):
 
 def test_claim_sampled_objective_above_recorded_loss(page):
     last = page["last"]
-    for part in ("train", "test"):
-        assert last[f"{part}_sampled loss"] > last[f"{part}_loss"] + 0.3, part
+    for part in ("training", "test"):
+        assert last.at["sampled loss", part] > last.at["loss", part] + 0.3, part
 
 
 def test_claim_vae_losses_level_off(page):
@@ -334,5 +334,60 @@ def test_claim_logistic_regression_beats_vae_head(page):
 
 
 def test_claim_vae_head_below_ceiling(page):
-    gap = page["ceiling"] - page["accuracy"].median()["VAE head"]
+    gap = page["ceiling"] - page["split_accuracy"].median()["VAE head"]
     assert 1.5 / 18 < gap < 2.5 / 18
+
+
+# ------------------------------------------------------------------ exercises
+
+
+def output_of(run, section: str) -> str:
+    (cell,) = [c for c in run.cells if c.section.name == section]
+    return cell.stdout
+
+
+def test_page_has_exercises_each_followed_by_a_solution():
+    lines = (ROOT / "docs" / "06_vae.md").read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("!!! exercise")]
+    assert len(starts) >= 3
+    for i in starts:
+        following = next(line for line in lines[i + 1 :] if line and line[0] != " ")
+        assert following.startswith('??? solution "Solution"'), lines[i]
+
+
+def test_page_ends_with_next_steps():
+    text = (ROOT / "docs" / "06_vae.md").read_text()
+    last_heading = [line for line in text.splitlines() if line.startswith("## ")][-1]
+    assert last_heading == "## Next steps"
+
+
+def test_claim_kl_by_hand(page_run, page):
+    by_formula = 0.5 + -0.5 * (1 + math.log(0.25) - 0.25)
+    assert page["ex_kl"].item() == pytest.approx(by_formula, rel=1e-6)
+    assert round(by_formula, 3) == 0.818 and round(by_formula - 0.5, 3) == 0.318
+    out = output_of(page_run(STEM), "solution_kl_by_hand").splitlines()
+    assert out[0].split()[-1] == out[1].split()[-1] == "0.8181"
+
+
+def test_claim_collapse_comes_early(page):
+    variances = page["variances"]
+    low, high = 2 * variances[1], 2 * variances[0]  # one direction above β/2
+    assert 2.1 < low < 2.2 and 3.0 < high < 3.1
+    used = {b: int((kl > 0.1).sum()) for b, kl in page["ex_kl_dims"].items()}
+    predicted = {b: min(int((variances > b / 2).sum()), 2) for b in used}
+    assert predicted == {2.0: 2, 2.5: 1}
+    assert used == {2.0: 1, 2.5: 0}
+
+
+def test_claim_generated_correlations(page):
+    real, fake = page["ex_real"], page["ex_fake"]
+    pairs = [(a, b) for i, a in enumerate(real) for b in list(real)[i + 1 :]]
+    strong = [(a, b) for a, b in pairs if abs(real.at[a, b]) > 0.15]
+    assert strong
+    for a, b in strong:
+        assert np.sign(fake.at[a, b]) == np.sign(real.at[a, b]), (a, b)
+    stronger = [p for p in strong if abs(fake.at[p]) > abs(real.at[p])]
+    assert len(stronger) > len(strong) / 2  # "most of them stronger"
+    for other in ("KRT17P8", "RPL7L1P9"):
+        assert abs(real.at["C20orf202", other]) < 0.1
+        assert abs(fake.at["C20orf202", other]) > 0.2

@@ -19,10 +19,9 @@ from tutorial_code.classifier import (
     EPOCHS,
     MLP,
     SEED,
+    accuracy,
     classification_loss,
-    classification_scores,
     loss_figure,
-    no_scores,
     predict,
     set_seed,
     train,
@@ -157,7 +156,7 @@ def fit_autoencoder(
     split,
     seed: int = SEED,
     epochs: int = EPOCHS,
-    scores=None,
+    record: bool = True,
 ):
     """Build and train an AutoEncoder on the split's features."""
     set_seed(seed)
@@ -169,7 +168,7 @@ def fit_autoencoder(
         test_batch=(split.X_test, split.y_test),
         epochs=epochs,
         seed=seed,
-        scores=scores,
+        record=record,
     )
     return model, history
 
@@ -194,7 +193,7 @@ def fit_code_classifier(
     encode,
     split,
     seed: int = SEED,
-    scores=classification_scores,
+    record: bool = True,
 ):
     """Train a small MLP head that predicts the label from encode(x)."""
     train_batch = (encode(split.X_train), split.y_train)
@@ -207,7 +206,8 @@ def fit_code_classifier(
         train_batch,
         test_batch,
         seed=seed,
-        scores=scores,
+        metric=accuracy,
+        record=record,
     )
     return head, history
 
@@ -218,7 +218,7 @@ def head_on(encoders: list):
 
     def fit_predict(split, seed: int) -> np.ndarray:
         encode = encoders[seed]
-        head, _ = fit_code_classifier(encode, split, seed, no_scores)
+        head, _ = fit_code_classifier(encode, split, seed, record=False)
         return predict(head, encode(split.X_test))
 
     return fit_predict
@@ -291,10 +291,67 @@ def main():
     print(errors.T.round(3).to_string())
     # --8<-- [end:train_autoencoder]
 
+    # --8<-- [start:solution_count_weights]
+    ex_encoder = sum(ex_p.numel() for ex_p in ae.encoder.parameters())
+    ex_decoder = sum(ex_p.numel() for ex_p in ae.decoder.parameters())
+    ex_total = sum(ex_p.numel() for ex_p in ae.parameters())
+    print(f"encoder {ex_encoder} + decoder {ex_decoder} = {ex_total}")
+    print("PCA's two directions:", pca.components_.size, "numbers")
+    # --8<-- [end:solution_count_weights]
+
     # --8<-- [start:autoencoder_loss_plot]
     fig = loss_figure(ae_history, "Autoencoder reconstruction loss vs. epoch")
     fig.show()
     # --8<-- [end:autoencoder_loss_plot]
+
+    # --8<-- [start:solution_code_size]
+    ex_batches = (split.X_train, split.y_train), (split.X_test, split.y_test)
+    ex_rows = {}
+    for ex_size in (1, 2, 3, 5):
+        if ex_size == LATENT_DIM:  # the page's autoencoder, trained above
+            ex_history = ae_history
+        else:
+            set_seed(SEED)
+            ex_model = AutoEncoder(split.X_train.shape[1], ex_size)
+            ex_history = train(ex_model, autoencoder_loss, *ex_batches)
+        ex_rows[ex_size] = {
+            "training": ex_history["train_loss"][-1],
+            "test": ex_history["test_loss"][-1],
+        }
+    ex_table = pd.DataFrame(ex_rows).T.rename_axis("code size")
+    print(ex_table.round(3).to_string())
+    # --8<-- [end:solution_code_size]
+
+    # --8<-- [start:solution_linear_autoencoder]
+    class ExLinearAutoEncoder(nn.Module):
+        """The autoencoder without its hidden layers and ReLUs."""
+
+        def __init__(self, n_features, latent_dim=LATENT_DIM):
+            super().__init__()
+            self.encoder = nn.Linear(n_features, latent_dim)
+            self.decoder = nn.Linear(latent_dim, n_features)
+
+        def forward(self, x):
+            return self.decoder(self.encoder(x))
+
+    set_seed(SEED)
+    ex_linear = ExLinearAutoEncoder(split.X_train.shape[1])
+    # a linear model trains well with larger steps than the page's 10^-3
+    ex_lin = train(ex_linear, autoencoder_loss, *ex_batches, lr=0.03)
+    ex_last = {"training": ex_lin["train_loss"][-1]}
+    ex_last["test"] = ex_lin["test_loss"][-1]
+    ex_compare = pd.DataFrame({"linear autoencoder": ex_last, "PCA": pca_error})
+    print(ex_compare.T.round(4).to_string())
+    # The same plane? ex_gap is the sine of the largest angle between
+    # them: the largest difference of the projections onto each.
+    ex_basis, _ = torch.linalg.qr(ex_linear.decoder.weight.detach().double())
+    ex_on_ae = ex_basis @ ex_basis.T
+    ex_pcs = torch.as_tensor(pca.components_)  # orthonormal rows
+    ex_on_pca = ex_pcs.T @ ex_pcs
+    ex_gap = torch.linalg.matrix_norm(ex_on_ae - ex_on_pca, ord=2).item()
+    ex_angle = np.degrees(np.arcsin(ex_gap))
+    print(f"largest angle between the two planes: {ex_angle:.1f} degrees")
+    # --8<-- [end:solution_linear_autoencoder]
 
     # --8<-- [start:autoencoder_head]
     ae_head, ae_head_history = fit_code_classifier(model_encoder(ae), split)
@@ -333,7 +390,7 @@ def main():
     splits = repeated_splits(X, y)
     autoencoders = []
     for k, s in enumerate(splits):
-        autoencoders.append(fit_autoencoder(s, k, scores=no_scores)[0])
+        autoencoders.append(fit_autoencoder(s, k, record=False)[0])
     pcas = [fit_pca(s) for s in splits]
     rebuilt = pd.DataFrame(
         {
@@ -372,12 +429,16 @@ def main():
     )
     fig.show()
     ceiling = known_ceiling(feature_genes())  # None unless the synthetic table
-    accuracy = results.pivot(index="split", columns="model", values="accuracy")
+    split_accuracy = results.pivot(
+        index="split",
+        columns="model",
+        values="accuracy",
+    )
     if ceiling is None:
         print("ceiling: unknown, as for any real table")
     else:
         print(f"ceiling (Bayes classifier): {ceiling:.3f}")
-    print(accuracy.median().round(3).to_string())
+    print(split_accuracy.median().round(3).to_string())
     # --8<-- [end:paired_plot]
 
 

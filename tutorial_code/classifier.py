@@ -6,6 +6,8 @@ for scatter plots. The repeated evaluation lives in tutorial_code/evaluation.py.
 """
 
 # --8<-- [start:imports]
+from collections import defaultdict
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -83,16 +85,11 @@ def classification_loss(model: nn.Module, batch) -> torch.Tensor:
     return bce_with_logits(model(x), y)
 
 
-def classification_scores(model: nn.Module, batch) -> dict[str, float]:
-    """Loss and accuracy from one forward pass. Accuracy is the share of
-    samples whose predicted class (logit > 0 means smoker) matches the
-    label."""
+def accuracy(model: nn.Module, batch) -> float:
+    """The share of samples whose predicted class (logit > 0 means
+    smoker) matches the label."""
     x, y = batch
-    logits = model(x)
-    return {
-        "loss": bce_with_logits(logits, y).item(),
-        "accuracy": ((logits > 0).float() == y).float().mean().item(),
-    }
+    return ((model(x) > 0).float() == y).float().mean().item()
 
 
 # --8<-- [end:classification_loss]
@@ -107,38 +104,42 @@ def train(
     epochs: int = EPOCHS,
     lr: float = LEARNING_RATE,
     seed: int = SEED,
-    scores=None,
+    metric=None,
+    weight_decay: float = 0.0,
+    record: bool = True,
 ) -> dict[str, list[float]]:
-    """Full-batch Adam on `loss_fn(model, batch)`; per-epoch history.
-
-    `scores(model, batch)` returns a dict of named numbers, computed in one
-    forward pass; it is recorded on both batches every epoch. By default it
-    is just the loss.
-    """
+    """Full-batch Adam on loss_fn(model, batch): the loop written out
+    above, for any model and loss. After every step it records the
+    training and test loss, and metric(model, batch) if a metric is
+    given, under the metric's name. record=False records nothing."""
     set_seed(seed)
-    scores = scores or (lambda m, b: {"loss": loss_fn(m, b).item()})
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(trainable, lr=lr)
-    history = {}
+    optimiser = torch.optim.Adam(
+        trainable,
+        lr=lr,
+        weight_decay=weight_decay,
+    )
+    history = defaultdict(list)  # e.g. "test_loss": one value per epoch
     for _ in range(epochs):
         model.train()
-        optimizer.zero_grad()
-        loss_fn(model, train_batch).backward()
-        optimizer.step()
-        # Score train and test the same way (after the step, in eval mode)
-        # so that the two curves can be compared.
+        loss = loss_fn(model, train_batch)  # forward pass and loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        if not record:
+            continue
+        # Score both sets the same way (after the step, in evaluation
+        # mode) so that the two curves can be compared.
         model.eval()
         with torch.no_grad():
             parts = (("train", train_batch), ("test", test_batch))
             for part, batch in parts:
-                for name, value in scores(model, batch).items():
-                    history.setdefault(f"{part}_{name}", []).append(value)
-    return history
-
-
-def no_scores(model: nn.Module, batch) -> dict:
-    """Record nothing: for the many runs whose curves nobody looks at."""
-    return {}
+                loss_value = loss_fn(model, batch).item()
+                history[f"{part}_loss"].append(loss_value)
+                if metric is not None:
+                    name = f"{part}_{metric.__name__}"
+                    history[name].append(metric(model, batch))
+    return dict(history)
 
 
 # --8<-- [end:train]
@@ -195,11 +196,13 @@ def train_mlp(
     split,
     seed: int = SEED,
     epochs: int = EPOCHS,
-    scores=classification_scores,
+    hidden: int = HIDDEN,
+    **train_options,
 ):
-    """Build and train the smoking-status MLP; returns (model, history)."""
+    """Build and train the smoking-status MLP; returns (model, history).
+    train_options (lr, weight_decay, record) are passed on to train."""
     set_seed(seed)
-    model = MLP(n_inputs=split.X_train.shape[1])
+    model = MLP(n_inputs=split.X_train.shape[1], hidden=hidden)
     history = train(
         model,
         classification_loss,
@@ -207,7 +210,8 @@ def train_mlp(
         test_batch=(split.X_test, split.y_test),
         epochs=epochs,
         seed=seed,
-        scores=scores,
+        metric=accuracy,
+        **train_options,
     )
     return model, history
 
@@ -216,10 +220,11 @@ def train_mlp(
 
 
 # --8<-- [start:mlp_predictions]
-def mlp_predictions(split, seed: int = SEED) -> np.ndarray:
+def mlp_predictions(split, seed: int = SEED, **options) -> np.ndarray:
     """Train the page's MLP on a split; its 0/1 predictions for the test
-    rows (the form evaluate_repeatedly expects)."""
-    model, _ = train_mlp(split, seed=seed, scores=no_scores)
+    rows (the form evaluate_repeatedly expects). options go to train_mlp,
+    e.g. hidden=8."""
+    model, _ = train_mlp(split, seed=seed, record=False, **options)
     return predict(model, split.X_test)
 
 
@@ -291,10 +296,35 @@ def main():
     print((scaled.round(2) + 0.0).T.to_string())
     # --8<-- [end:split]
 
+    # --8<-- [start:explicit_loop]
+    set_seed(SEED)
+    model = MLP(n_inputs=split.X_train.shape[1])
+    optimiser = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    losses = []
+    for _ in range(EPOCHS):  # each epoch: one step on all samples
+        model.train()  # training mode
+        logits = model(split.X_train)  # 1. forward pass
+        loss = bce_with_logits(logits, split.y_train)  # 2. loss
+        optimiser.zero_grad()  # 3. forget the last step's gradients
+        loss.backward()  # 4. backpropagation: new gradients
+        optimiser.step()  # 5. one Adam step
+        losses.append(loss.item())
+    print(f"training loss: epoch 1 {losses[0]:.3f}, last {losses[-1]:.3f}")
+    # --8<-- [end:explicit_loop]
+
+    # --8<-- [start:solution_parameters]
+    for ex_name, ex_p in model.named_parameters():
+        print(f"{ex_name:<15} {str(tuple(ex_p.shape)):<8} {ex_p.numel()}")
+    print("in all:", sum(ex_p.numel() for ex_p in model.parameters()))
+    # --8<-- [end:solution_parameters]
+
     # --8<-- [start:fit]
     mlp, mlp_history = train_mlp(split)
     print(f"final training loss {mlp_history['train_loss'][-1]:.3f}")
     print(f"final test loss     {mlp_history['test_loss'][-1]:.3f}")
+    pairs = zip(model.parameters(), mlp.parameters(), strict=True)
+    same = all(torch.equal(a, b) for a, b in pairs)
+    print("same weights as the loop written out:", same)
     # --8<-- [end:fit]
 
     # --8<-- [start:loss_plot]
@@ -312,11 +342,41 @@ def main():
     fig.show()
     # --8<-- [end:metric_plot]
 
+    # --8<-- [start:solution_weight_decay]
+    ex_mlp, ex_history = train_mlp(split, weight_decay=0.1)
+    ex_runs = {"no weight decay": (mlp, mlp_history)}
+    ex_runs["weight decay 0.1"] = (ex_mlp, ex_history)
+    for ex_name, (ex_model, ex_h) in ex_runs.items():
+        ex_sq = sum(
+            (ex_p**2).sum().item()
+            for ex_n, ex_p in ex_model.named_parameters()
+            if ex_n.endswith("weight")
+        )
+        print(
+            f"{ex_name:<17} training loss {ex_h['train_loss'][-1]:.3f}, "
+            f"test loss {ex_h['test_loss'][-1]:.3f}, "
+            f"sum of squared weights {ex_sq:.1f}"
+        )
+    # --8<-- [end:solution_weight_decay]
+
     # --8<-- [start:evaluate]
     mlp_pred = predict(mlp, split.X_test)
     mlp_table = metrics_with_intervals(split.y_test, mlp_pred)
     print(mlp_table.round(3).to_string(na_rep=""))
     # --8<-- [end:evaluate]
+
+    # --8<-- [start:solution_confusion]
+    ex_truth = pd.Series(split.y_test.numpy().astype(int), name="true")
+    ex_called = pd.Series(mlp_pred, name="predicted")
+    ex_matrix = pd.crosstab(ex_truth, ex_called)
+    print(ex_matrix.to_string())
+    ex_tp = ex_matrix.loc[1, 1]  # smokers called smokers
+    ex_fp = ex_matrix.loc[0, 1]  # non-smokers called smokers
+    ex_fn = ex_matrix.loc[1, 0]  # smokers called non-smokers
+    ex_precision, ex_recall = ex_tp / (ex_tp + ex_fp), ex_tp / (ex_tp + ex_fn)
+    print(f"precision = {ex_tp}/({ex_tp}+{ex_fp}) = {ex_precision:.3f}")
+    print(f"recall    = {ex_tp}/({ex_tp}+{ex_fn}) = {ex_recall:.3f}")
+    # --8<-- [end:solution_confusion]
 
     # --8<-- [start:fixed_split_pair]
     lr_pred = logistic_regression(split)
@@ -353,18 +413,41 @@ def main():
     # --8<-- [start:ceiling]
     # The best accuracy the synthetic generator allows (see the data page).
     ceiling = known_ceiling(genes)  # None unless the synthetic table
-    accuracy = results.pivot(index="split", columns="model", values="accuracy")
+    split_accuracy = results.pivot(
+        index="split",
+        columns="model",
+        values="accuracy",
+    )
     if ceiling is None:
         print("ceiling: unknown, as for any real table")
     else:
         print(f"ceiling (Bayes classifier):  {ceiling:.3f}")
         for name in ("logistic regression", "MLP"):
-            at_or_above = int((accuracy[name] >= ceiling).sum())
+            at_or_above = int((split_accuracy[name] >= ceiling).sum())
             print(
-                f"{name}: median {accuracy[name].median():.3f}, at or "
+                f"{name}: median {split_accuracy[name].median():.3f}, at or "
                 f"above the ceiling in {at_or_above} of {len(splits)} splits"
             )
     # --8<-- [end:ceiling]
+
+    # --8<-- [start:solution_hidden_and_lr]
+    ex_splits = splits[:10]  # the first 10 splits: enough to see the point
+
+    def ex_small(split, seed):
+        return mlp_predictions(split, seed, hidden=8)
+
+    def ex_fast(split, seed):
+        return mlp_predictions(split, seed, lr=0.01)
+
+    ex_variants = {"MLP, 8 hidden": ex_small, "MLP, lr 0.01": ex_fast}
+    ex_results = evaluate_repeatedly(ex_variants, ex_splits)
+    ex_same = results["split"] < len(ex_splits)  # the runs above
+    ex_all = pd.concat([results[ex_same], ex_results])
+    ex_accuracy = summarise(ex_all).xs("accuracy", level="metric")
+    print(ex_accuracy.round(3).to_string())
+    for ex_name in ex_variants:
+        print(describe_head_to_head(ex_all, ex_name, "MLP"))
+    # --8<-- [end:solution_hidden_and_lr]
 
 
 if __name__ == "__main__":

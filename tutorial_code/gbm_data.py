@@ -475,10 +475,12 @@ def smoking_history(gbm: pd.DataFrame) -> pd.Series:
 
 # --8<-- [start:label_smoking_status]
 def label_smoking_status(gbm):
-    """A new DataFrame: the rows of ``gbm`` with a smoking history, plus LABEL."""
+    """A new DataFrame: the rows of ``gbm`` with a smoking history,
+    plus the 0/1 column LABEL."""
     history = smoking_history(gbm).dropna()
     labelled = gbm.loc[history.index]
-    return labelled.assign(**{LABEL: history.map(SMOKING_CATEGORIES).astype(int)})
+    status = history.map(SMOKING_CATEGORIES).astype(int)
+    return labelled.assign(**{LABEL: status})
 
 
 # --8<-- [end:label_smoking_status]
@@ -767,6 +769,7 @@ def main() -> None:
     # Tutorials import the data layer like this (it lives in this very module).
     from tutorial_code.gbm_data import (
         LABEL,
+        SMOKING_CATEGORIES,
         cleaning_report,
         clinical_columns,
         feature_genes,
@@ -787,8 +790,10 @@ def main() -> None:
 
     # --8<-- [start:clinical]
     clinical = gbm[clinical_columns(gbm)]
-    print(f"{clinical.shape[1]} clinical columns: {', '.join(clinical.columns)}")
-    print(clinical.drop(columns="SMOKING_HISTORY").head().to_string(index=False))
+    columns = ", ".join(clinical.columns)
+    print(f"{clinical.shape[1]} clinical columns: {columns}")
+    first_rows = clinical.drop(columns="SMOKING_HISTORY").head()
+    print(first_rows.to_string(index=False))
     # --8<-- [end:clinical]
 
     # --8<-- [start:smoking_counts]
@@ -800,6 +805,27 @@ def main() -> None:
     counts = labelled[LABEL].value_counts().sort_index()
     print(counts.rename({0: "0 (non-smoker)", 1: "1 (smoker)"}).to_string())
     # --8<-- [end:label]
+
+    # --8<-- [start:solution_count_by_hand]
+    ex_counts = smoking_history(gbm).value_counts()  # recorded ones only
+    ex_smokers = sum(
+        n for category, n in ex_counts.items() if SMOKING_CATEGORIES[category]
+    )
+    print("smokers by hand:", ex_smokers, " non-smokers:", end=" ")
+    print(ex_counts.sum() - ex_smokers)
+    # --8<-- [end:solution_count_by_hand]
+
+    # --8<-- [start:solution_other_rule]
+    # Smoked in the last 15 years: long-ago quitters become 0.
+    ex_rule = dict(SMOKING_CATEGORIES)
+    ex_rule["Current reformed smoker, more than 15 years"] = 0
+    ex_label = smoking_history(gbm).map(ex_rule).dropna().astype(int)
+    print(ex_label.value_counts().sort_index().to_string())
+    ex_rules = {"ever smoked": labelled[LABEL], "smoked recently": ex_label}
+    for ex_name, ex_y in ex_rules.items():
+        ex_share = ex_y.value_counts(normalize=True).max()
+        print(f"{ex_name}: the larger class is {ex_share:.0%} of samples")
+    # --8<-- [end:solution_other_rule]
 
     # --8<-- [start:report]
     print(cleaning_report(gbm))
@@ -826,6 +852,13 @@ def main() -> None:
     candidates = suggest_genes(gbm, 10)
     print(candidates.round(2).to_string())
     # --8<-- [end:suggest_genes]
+
+    # --8<-- [start:solution_variable_genes]
+    ex_ranking = suggest_genes(gbm, len(gbm.columns))  # every gene, ranked
+    ex_rank = {gene: i + 1 for i, gene in enumerate(ex_ranking.index)}
+    for ex_gene in genes:
+        print(f"{ex_gene:<10} rank {ex_rank[ex_gene]:>2} of {len(ex_rank)}")
+    # --8<-- [end:solution_variable_genes]
 
 
 if __name__ == "__main__":

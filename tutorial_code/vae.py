@@ -33,7 +33,6 @@ from tutorial_code.classifier import (
     EPOCHS,
     SEED,
     loss_figure,
-    no_scores,
     plot_sample,
     predict,
     set_seed,
@@ -142,16 +141,18 @@ def vae_loss(model: VAE, batch, beta: float = 1.0) -> torch.Tensor:
 
 
 def vae_scores(model: VAE, batch, beta: float = 1.0) -> dict:
-    """The loss and its two terms (decoding mu), and the sampled
-    objective: the loss with z drawn from each sample's distribution."""
-    loss, reconstruction, kl = vae_terms(model, batch, beta)
-    x, _ = batch
-    mu, logvar = model.encode(x)
-    # A fixed generator: the same draws every epoch, and the global
-    # random numbers that training uses are left untouched.
-    fixed = torch.Generator().manual_seed(0)
-    z = model.reparameterise(mu, logvar, generator=fixed)
-    sampled = reconstruction_error(model.decoder(z), x) + beta * kl
+    """The loss and its two terms in evaluation mode (decoding mu), and
+    the sampled objective: the loss with z drawn from each sample's
+    distribution, as the optimiser saw it in training."""
+    model.eval()
+    with torch.no_grad():
+        loss, reconstruction, kl = vae_terms(model, batch, beta)
+        x, _ = batch
+        mu, logvar = model.encode(x)
+        # Its own generator: the global random numbers stay untouched.
+        fixed = torch.Generator().manual_seed(0)
+        z = model.reparameterise(mu, logvar, generator=fixed)
+        sampled = reconstruction_error(model.decoder(z), x) + beta * kl
     return {
         "loss": loss.item(),
         "reconstruction": reconstruction.item(),
@@ -171,8 +172,8 @@ def fit_vae(
     epochs: int = EPOCHS,
     record: bool = True,
 ):
-    """Build and train a VAE; the history also tracks both loss terms
-    and the sampled objective (record=False: no history)."""
+    """Build and train a VAE with the given β; the history records the
+    training and test loss (record=False: nothing)."""
     set_seed(seed)
     model = VAE(n_features=split.X_train.shape[1])
     history = train(
@@ -182,7 +183,7 @@ def fit_vae(
         test_batch=(split.X_test, split.y_test),
         epochs=epochs,
         seed=seed,
-        scores=partial(vae_scores, beta=beta) if record else no_scores,
+        record=record,
     )
     return model, history
 
@@ -257,6 +258,17 @@ def interpolate(model: VAE, x_a, x_b, steps: int = 11) -> torch.Tensor:
 
 
 def main():
+    # --8<-- [start:solution_kl_by_hand]
+    ex_mu = torch.tensor([[1.0, 0.0]])  # one sample, two dimensions
+    ex_logvar = torch.log(torch.tensor([[1.0, 0.25]]))  # σ² = 1 and 1/4
+    ex_kl = kl_to_standard_normal(ex_mu, ex_logvar)
+    print(f"kl_to_standard_normal: {ex_kl.item():.4f}")
+    ex_dim1 = -0.5 * (1 + np.log(1.0) - 1.0**2 - 1.0)  # μ = 1, σ² = 1
+    ex_dim2 = -0.5 * (1 + np.log(0.25) - 0.0**2 - 0.25)  # μ = 0, σ² = 1/4
+    ex_sum = ex_dim1 + ex_dim2
+    print(f"by hand: {ex_dim1:.4f} + {ex_dim2:.4f} = {ex_sum:.4f}")
+    # --8<-- [end:solution_kl_by_hand]
+
     # --8<-- [start:data]
     # tiny tensors: extra threads cost more than they save
     torch.set_num_threads(1)
@@ -275,9 +287,15 @@ def main():
     # --8<-- [end:train_vae]
 
     # --8<-- [start:sampled_loss]
-    losses = [key for key in vae_history if key.endswith("loss")]
-    last = {key: vae_history[key][-1] for key in losses}
-    print(pd.Series(last).round(3).to_string())
+    train_batch = (split.X_train, split.y_train)
+    test_batch = (split.X_test, split.y_test)
+    last = pd.DataFrame(
+        {
+            "training": vae_scores(vae, train_batch),
+            "test": vae_scores(vae, test_batch),
+        }
+    )
+    print(last.round(3).to_string())
     # --8<-- [end:sampled_loss]
 
     # --8<-- [start:beta_sweep]
@@ -289,13 +307,14 @@ def main():
     variances = variances_by_direction(split.X_train)
     print("variance along each principal direction:", variances.round(2))
     rows = []
-    for beta, (model, history) in vae_runs.items():
+    for beta, (model, _) in vae_runs.items():
         kl_dims = kl_per_dimension(model, split.X_train)
+        test_scores = vae_scores(model, test_batch, beta)
         rows.append(
             {
                 "beta": beta,
-                "test rec.": history["test_reconstruction"][-1],
-                "test KL": history["test_kl"][-1],
+                "test rec.": test_scores["reconstruction"],
+                "test KL": test_scores["kl"],
                 "KL dim 1": kl_dims[0],
                 "KL dim 2": kl_dims[1],
                 "directions > β/2": int((variances > beta / 2).sum()),
@@ -304,6 +323,18 @@ def main():
     beta_table = pd.DataFrame(rows).set_index("beta")
     print(beta_table.round(3).to_string())
     # --8<-- [end:beta_sweep]
+
+    # --8<-- [start:solution_one_dimension]
+    ex_kl_dims = {}
+    for ex_beta in (2.0, 2.5):
+        ex_model, _ = fit_vae(split, ex_beta, record=False)
+        ex_kl_dims[ex_beta] = kl_per_dimension(ex_model, split.X_train)
+        ex_predicted = int((variances > ex_beta / 2).sum())
+        print(
+            f"β = {ex_beta}: directions > β/2: {ex_predicted},",
+            f"KL per dimension: {ex_kl_dims[ex_beta].round(3)}",
+        )
+    # --8<-- [end:solution_one_dimension]
 
     # --8<-- [start:beta_loss_plot]
     fig = go.Figure()
@@ -404,6 +435,15 @@ def main():
     fig.show()
     # --8<-- [end:generated_plot]
 
+    # --8<-- [start:solution_correlations]
+    ex_real = pd.DataFrame(split.X_train.numpy(), columns=genes).corr()
+    ex_fake = pd.DataFrame(generated.numpy(), columns=genes).corr()
+    print("correlations of the training samples:")
+    print(ex_real.round(2).to_string())
+    print("correlations of the generated samples:")
+    print(ex_fake.round(2).to_string())
+    # --8<-- [end:solution_correlations]
+
     # --8<-- [start:interpolate]
     # The two training samples at the ends of the first latent axis.
     mu = codes(vae, split.X_train)
@@ -454,12 +494,16 @@ def main():
     )
     fig.show()
     ceiling = known_ceiling(genes)  # None unless the synthetic table
-    accuracy = results.pivot(index="split", columns="model", values="accuracy")
+    split_accuracy = results.pivot(
+        index="split",
+        columns="model",
+        values="accuracy",
+    )
     if ceiling is None:
         print("ceiling: unknown, as for any real table")
     else:
         print(f"ceiling (Bayes classifier): {ceiling:.3f}")
-    print(accuracy.median().round(3).to_string())
+    print(split_accuracy.median().round(3).to_string())
     # --8<-- [end:paired_plot]
 
 
