@@ -248,8 +248,9 @@ def train_many(
     seed: int = SEED,
 ) -> torch.Tensor:
     """`train` for many models of one architecture at once: model k on
-    batches[k]. Trains the models in place; returns the training loss of
-    every model after every epoch (epochs x models), before each step.
+    batches[k]. Trains the models in place and returns every model's
+    training loss at every epoch (epochs x models), each computed just
+    before that epoch's step.
     """
     check_one_batch_each(models, batches)
     set_seed(seed)  # random draws in the loss (the VAE's) are repeatable
