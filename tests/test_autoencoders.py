@@ -1,6 +1,7 @@
 """tutorial_code/autoencoders.py: autoencoder, PCA, heads and the page's claims."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from tutorial_code.autoencoders import (
     autoencoder_loss,
     codes,
     fit_autoencoder,
+    fit_autoencoders,
     fit_code_classifier,
     fit_pca,
     head_on,
@@ -23,8 +25,13 @@ from tutorial_code.autoencoders import (
     reconstruction_error,
 )
 from tutorial_code.classifier import predict
-from tutorial_code.evaluation import head_to_head
-from tutorial_code.gbm_data import feature_genes
+from tutorial_code.evaluation import head_to_head, repeated_splits
+from tutorial_code.gbm_data import (
+    feature_genes,
+    label_smoking_status,
+    load_gbm,
+    select_features,
+)
 
 STEM = "autoencoders"
 N_FEATURES = len(feature_genes())
@@ -111,11 +118,35 @@ def test_code_classifier_keeps_the_encoder_frozen(split):
     assert len(history["test_accuracy"]) == 300
 
 
-def test_head_on_uses_the_encoder_of_each_split(split):
-    encoders = [pca_encoder(fit_pca(split)), lambda x: x[:, :2]]
-    head, _ = fit_code_classifier(encoders[1], split, seed=1)
-    expected = predict(head, split.X_test[:, :2])
-    assert (head_on(encoders)(split, seed=1) == expected).all()
+@pytest.fixture(scope="module")
+def two_splits():
+    X, y = select_features(label_smoking_status(load_gbm()), feature_genes())
+    return repeated_splits(X, y, n_splits=2)
+
+
+def test_fit_autoencoders_gives_what_fit_autoencoder_gives_one_by_one(two_splits):
+    """Trained side by side, each autoencoder has the weights and the
+    reconstructions of fit_autoencoder with the split's seed (float rounding
+    apart)."""
+    together = fit_autoencoders(two_splits, epochs=25)
+    for k, s in enumerate(two_splits):
+        alone, _ = fit_autoencoder(s, seed=k, epochs=25, record=False)
+        for p, q in zip(alone.parameters(), together[k].parameters(), strict=True):
+            assert torch.allclose(p, q, rtol=0, atol=1e-5)
+        with torch.no_grad():
+            rebuilt = alone.eval()(s.X_test), together[k].eval()(s.X_test)
+        assert torch.allclose(*rebuilt, rtol=0, atol=1e-5)
+
+
+def test_head_on_trains_each_head_as_fit_code_classifier_would(two_splits):
+    encoders = [pca_encoder(fit_pca(two_splits[0])), lambda x: x[:, :2]]
+    fit_predict = head_on(encoders, two_splits, epochs=60)
+    for k, (encode, s) in enumerate(zip(encoders, two_splits, strict=True)):
+        head, _ = fit_code_classifier(encode, s, k, record=False, epochs=60)
+        # score the training rows too: more samples to disagree on
+        every_row = replace(s, X_test=torch.cat([s.X_train, s.X_test]))
+        expected = predict(head, encode(every_row.X_test))
+        assert (fit_predict(every_row, seed=k) == expected).all()
 
 
 # ------------------------------------------------------------------ the page

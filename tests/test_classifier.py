@@ -1,5 +1,8 @@
 """tutorial_code/classifier.py: the shared toolkit, the MLP and the page's claims."""
 
+import copy
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,18 +16,26 @@ from tutorial_code.classifier import (
     classification_loss,
     curve_figure,
     loss_figure,
-    mlp_predictions,
+    mlps_on,
     plot_sample,
     predict,
+    set_seed,
     train,
+    train_many,
     train_mlp,
 )
 from tutorial_code.evaluation import (
     head_to_head,
     label_metrics,
     mcnemar_exact,
+    repeated_splits,
 )
-from tutorial_code.gbm_data import feature_genes
+from tutorial_code.gbm_data import (
+    feature_genes,
+    label_smoking_status,
+    load_gbm,
+    select_features,
+)
 from tutorial_code.make_synthetic_gbm import bayes_accuracy
 
 STEM = "classifier"
@@ -203,10 +214,62 @@ def test_predict_thresholds_logits_at_zero_in_eval_mode():
     assert not model.training
 
 
-def test_mlp_predictions_are_the_trained_mlps(split):
-    model, _ = train_mlp(split, seed=3, epochs=300)
-    expected = predict(model, split.X_test)
-    assert (mlp_predictions(split, seed=3) == expected).all()
+# ------------------------------------------------------------------ side by side
+
+
+def seeded_mlp(seed: int, n_inputs: int = 3) -> MLP:
+    set_seed(seed)
+    return MLP(n_inputs)
+
+
+def test_train_many_gives_the_models_train_gives_one_by_one():
+    """Same start, own data, same Adam: the same weights and predictions as
+    training each model alone, up to float rounding."""
+    batches = [toy_batches(seed=k) for k in range(3)]
+    alone = [seeded_mlp(k) for k in range(3)]
+    together = copy.deepcopy(alone)
+    first_losses = [
+        classification_loss(m, b[0]).item() for m, b in zip(alone, batches, strict=True)
+    ]
+    for model, (train_batch, test_batch) in zip(alone, batches, strict=True):
+        train(model, classification_loss, train_batch, test_batch, 25, record=False)
+    losses = train_many(together, classification_loss, [b[0] for b in batches], 25)
+    assert losses.shape == (25, 3)
+    assert losses[0].tolist() == pytest.approx(first_losses)
+    for a, b, (_, (x_test, _)) in zip(alone, together, batches, strict=True):
+        for p, q in zip(a.parameters(), b.parameters(), strict=True):
+            assert torch.allclose(p, q, rtol=0, atol=1e-5)
+        assert (predict(a, x_test) == predict(b, x_test)).all()
+    # and the models really trained, each on its own data
+    assert not torch.allclose(
+        together[0].layers[0].weight, seeded_mlp(0).layers[0].weight, atol=1e-3
+    )
+
+
+@pytest.fixture(scope="module")
+def three_splits():
+    X, y = select_features(label_smoking_status(load_gbm()), feature_genes())
+    return repeated_splits(X, y, n_splits=3)
+
+
+def test_mlps_on_predicts_as_train_mlp_with_the_split_seed(three_splits):
+    fit_predict = mlps_on(three_splits, epochs=60)
+    for k, s in enumerate(three_splits):
+        model, _ = train_mlp(s, seed=k, epochs=60, record=False)
+        # score the training rows too: more samples to disagree on
+        every_row = replace(s, X_test=torch.cat([s.X_train, s.X_test]))
+        expected = predict(model, every_row.X_test)
+        assert (fit_predict(every_row, seed=k) == expected).all()
+
+
+def test_train_many_names_batches_it_cannot_stack():
+    models = [seeded_mlp(0), seeded_mlp(1)]
+    one_batch = [toy_batches()[0]]
+    with pytest.raises(ValueError, match="one training batch per model"):
+        train_many(models, classification_loss, one_batch, epochs=1)
+    unequal = [toy_batches(n=40)[0], toy_batches(n=20)[0]]
+    with pytest.raises(ValueError, match="same shapes"):
+        train_many(models, classification_loss, unequal, epochs=1)
 
 
 def test_plot_sample_caps_points_and_keeps_class_shares():

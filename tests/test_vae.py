@@ -1,6 +1,8 @@
 """tutorial_code/vae.py: the VAE, its loss, generation and the page's claims."""
 
+import copy
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -9,14 +11,20 @@ from torch.distributions import Normal, kl_divergence
 
 from hooks.tutorials import ROOT, page_sections
 from tutorial_code.autoencoders import codes
-from tutorial_code.classifier import set_seed
-from tutorial_code.evaluation import head_to_head
-from tutorial_code.gbm_data import feature_genes
+from tutorial_code.classifier import set_seed, train_many
+from tutorial_code.evaluation import head_to_head, repeated_splits
+from tutorial_code.gbm_data import (
+    feature_genes,
+    label_smoking_status,
+    load_gbm,
+    select_features,
+)
 from tutorial_code.vae import (
     BETAS,
     DECODER_VARIANCE,
     VAE,
     fit_vae,
+    fit_vaes,
     generate,
     interpolate,
     kl_per_dimension,
@@ -179,6 +187,45 @@ def test_fits_are_seeded_and_recording_does_not_change_training(split):
         assert torch.equal(a, b) and torch.equal(a, c)
 
 
+# ------------------------------------------------------------------ side by side
+
+
+@pytest.fixture(scope="module")
+def two_splits():
+    X, y = select_features(label_smoking_status(load_gbm()), feature_genes())
+    return repeated_splits(X, y, n_splits=2)
+
+
+def test_fit_vaes_start_from_fit_vae_weights_and_repeat(two_splits):
+    untrained = fit_vaes(two_splits, epochs=0)
+    for k, s in enumerate(two_splits):
+        alone, _ = fit_vae(s, seed=k, epochs=0)
+        assert all(
+            torch.equal(p, q)
+            for p, q in zip(alone.parameters(), untrained[k].parameters(), strict=True)
+        )
+    first, again = fit_vaes(two_splits, epochs=20), fit_vaes(two_splits, epochs=20)
+    for a, b in zip(first, again, strict=True):
+        assert all(
+            torch.equal(p, q)
+            for p, q in zip(a.parameters(), b.parameters(), strict=True)
+        )
+
+
+def test_vaes_side_by_side_learn_each_with_its_own_draws(two_splits):
+    s = two_splits[0]
+    set_seed(0)
+    vae = VAE(n_features=N_FEATURES)
+    twins = [vae, copy.deepcopy(vae)]  # same start, same data
+    batch = (s.X_train, s.y_train)
+    losses = train_many(twins, partial(vae_loss, beta=1.0), [batch, batch], 100)
+    # the sampled loss is noisy: compare the first and last ten epochs
+    assert (losses[-10:].mean(dim=0) < losses[:10].mean(dim=0) - 0.5).all()
+    # each twin drew its own z, so they part ways
+    assert not torch.equal(losses[:, 0], losses[:, 1])
+    assert not torch.equal(twins[0].to_mu.weight, twins[1].to_mu.weight)
+
+
 # ------------------------------------------------------------------ the page
 
 
@@ -321,8 +368,8 @@ def test_claim_vae_head_no_better_than_pca(page, page_run):
     assert 0.62 < median < 0.72
     count = head_to_head(results, "VAE head", "PCA head")
     n = len(page["splits"])
-    assert 0.2 * n <= count["higher"] <= 0.45 * n
-    assert 0.2 * n <= count["lower"] <= 0.45 * n
+    assert 0.2 * n <= count["higher"] <= 0.3 * n  # about a quarter
+    assert 0.4 * n <= count["lower"] < 0.5 * n  # almost half
     line = f"{count['higher']} higher, {count['equal']} equal, {count['lower']} lower"
     assert f"VAE head vs PCA head, of {n} splits: {line}" in page_run(STEM).stdout
 

@@ -25,6 +25,7 @@ from tutorial_code.classifier import (
     predict,
     set_seed,
     train,
+    train_many,
 )
 from tutorial_code.evaluation import (
     describe_head_to_head,
@@ -176,6 +177,22 @@ def fit_autoencoder(
 # --8<-- [end:fit_autoencoder]
 
 
+# --8<-- [start:fit_autoencoders]
+def fit_autoencoders(splits: list, epochs: int = EPOCHS) -> list:
+    """One AutoEncoder per split, trained side by side: autoencoder k on
+    split k, from the weights fit_autoencoder(split, seed=k) starts from."""
+    autoencoders = []
+    for k, split in enumerate(splits):
+        set_seed(k)
+        autoencoders.append(AutoEncoder(n_features=split.X_train.shape[1]))
+    batches = [(s.X_train, s.y_train) for s in splits]
+    train_many(autoencoders, autoencoder_loss, batches, epochs)
+    return autoencoders
+
+
+# --8<-- [end:fit_autoencoders]
+
+
 # --8<-- [start:code_classifier]
 def codes(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The trained encoder's codes for x, without gradients (frozen)."""
@@ -194,6 +211,7 @@ def fit_code_classifier(
     split,
     seed: int = SEED,
     record: bool = True,
+    epochs: int = EPOCHS,
 ):
     """Train a small MLP head that predicts the label from encode(x)."""
     train_batch = (encode(split.X_train), split.y_train)
@@ -205,6 +223,7 @@ def fit_code_classifier(
         classification_loss,
         train_batch,
         test_batch,
+        epochs=epochs,
         seed=seed,
         metric=accuracy,
         record=record,
@@ -212,14 +231,22 @@ def fit_code_classifier(
     return head, history
 
 
-def head_on(encoders: list):
-    """A fit_predict for evaluate_repeatedly: on split k, train the head
-    on the codes of encoders[k] (an encoder fitted on that split)."""
+def head_on(encoders: list, splits: list, epochs: int = EPOCHS):
+    """A fit_predict for evaluate_repeatedly: one head per split, trained
+    side by side; head k learns from the codes of encoders[k] (an encoder
+    fitted on split k) and starts from the weights that
+    fit_code_classifier(encoders[k], split, seed=k) starts from."""
+    heads, batches = [], []
+    for k, (encode, split) in enumerate(zip(encoders, splits, strict=True)):
+        batches.append((encode(split.X_train), split.y_train))
+        set_seed(k)
+        n_inputs = batches[k][0].shape[1]
+        heads.append(MLP(n_inputs=n_inputs, hidden=HEAD_HIDDEN))
+    train_many(heads, classification_loss, batches, epochs)
 
     def fit_predict(split, seed: int) -> np.ndarray:
         encode = encoders[seed]
-        head, _ = fit_code_classifier(encode, split, seed, record=False)
-        return predict(head, encode(split.X_test))
+        return predict(heads[seed], encode(split.X_test))  # trained already
 
     return fit_predict
 
@@ -388,9 +415,7 @@ def main():
 
     # --8<-- [start:repeated]
     splits = repeated_splits(X, y)
-    autoencoders = []
-    for k, s in enumerate(splits):
-        autoencoders.append(fit_autoencoder(s, k, record=False)[0])
+    autoencoders = fit_autoencoders(splits)  # side by side
     pcas = [fit_pca(s) for s in splits]
     rebuilt = pd.DataFrame(
         {
@@ -411,10 +436,11 @@ def main():
     print(rebuilt.describe().loc[["50%", "min", "max"]].round(3).to_string())
     ae_better = int((rebuilt["autoencoder"] < rebuilt["PCA"]).sum())
     print(f"autoencoder below PCA in {ae_better} of {len(splits)} splits")
+    ae_encoders = [model_encoder(a) for a in autoencoders]
     models = {
         "logistic regression": logistic_regression,
-        "PCA head": head_on([pca_encoder(p) for p in pcas]),
-        "AE head": head_on([model_encoder(a) for a in autoencoders]),
+        "PCA head": head_on([pca_encoder(p) for p in pcas], splits),
+        "AE head": head_on(ae_encoders, splits),
     }
     results = evaluate_repeatedly(models, splits)
     print(summarise(results).round(3).to_string())

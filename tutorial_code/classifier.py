@@ -14,6 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import torch
 from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
 
 from tutorial_code.evaluation import (
     describe_head_to_head,
@@ -219,16 +220,95 @@ def train_mlp(
 # --8<-- [end:train_mlp]
 
 
-# --8<-- [start:mlp_predictions]
-def mlp_predictions(split, seed: int = SEED, **options) -> np.ndarray:
-    """Train the page's MLP on a split; its 0/1 predictions for the test
-    rows (the form evaluate_repeatedly expects). options go to train_mlp,
-    e.g. hidden=8."""
-    model, _ = train_mlp(split, seed=seed, record=False, **options)
-    return predict(model, split.X_test)
+# --8<-- [start:mlps_on]
+def mlps_on(splits, epochs=EPOCHS, hidden=HIDDEN, lr=LEARNING_RATE):
+    """A fit_predict for evaluate_repeatedly: one MLP per split, trained
+    side by side (MLP k on split k, starting from the weights that
+    train_mlp(split, seed=k) starts from). It returns MLP k's 0/1
+    predictions for split k's test rows."""
+    mlps = []
+    for k, split in enumerate(splits):
+        set_seed(k)
+        mlps.append(MLP(n_inputs=split.X_train.shape[1], hidden=hidden))
+    batches = [(s.X_train, s.y_train) for s in splits]
+    train_many(mlps, classification_loss, batches, epochs, lr)
+
+    def fit_predict(split, seed: int) -> np.ndarray:
+        return predict(mlps[seed], split.X_test)  # trained already
+
+    return fit_predict
 
 
-# --8<-- [end:mlp_predictions]
+# --8<-- [end:mlps_on]
+
+
+# --8<-- [start:train_many]
+def train_many(
+    models: list,
+    loss_fn,
+    batches: list,
+    epochs: int = EPOCHS,
+    lr: float = LEARNING_RATE,
+    seed: int = SEED,
+) -> torch.Tensor:
+    """`train` for many models of one architecture at once: model k on
+    batches[k]. Trains the models in place and returns every model's
+    training loss at every epoch (epochs x models), each computed just
+    before that epoch's step.
+    """
+    check_one_batch_each(models, batches)
+    set_seed(seed)  # random draws in the loss (the VAE's) are repeatable
+    # Model k's parameters become slice k of one stacked tensor each.
+    params, buffers = stack_module_state(models)
+    template = models[0]  # supplies the code; the parameters are swapped
+
+    def loss_of_one(params, buffers, batch):
+        def model(x):
+            return functional_call(template, (params, buffers), (x,))
+
+        return loss_fn(model, batch)
+
+    # vmap runs loss_of_one on slice k of the parameters and batches, for
+    # every k, in one pass; each model draws its own random numbers.
+    losses_of_all = vmap(loss_of_one, randomness="different")
+    parts = zip(*batches, strict=True)  # all inputs, all labels
+    batch = tuple(torch.stack(part) for part in parts)
+    trainable = [p for p in params.values() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=lr)
+    template.train()
+    history = torch.empty(epochs, len(models))
+    for epoch in range(epochs):
+        optimizer.zero_grad()
+        losses = losses_of_all(params, buffers, batch)
+        # Model k's loss depends only on slice k, so the gradient of the
+        # sum is every model's own gradient; Adam works element by element.
+        losses.sum().backward()
+        optimizer.step()
+        history[epoch] = losses.detach()
+    with torch.no_grad():
+        for k, model in enumerate(models):
+            for name, value in model.named_parameters():
+                value.copy_(params[name][k])
+    return history
+
+
+def check_one_batch_each(models: list, batches: list) -> None:
+    """train_many stacks the batches, so it needs one per model, all of
+    the same shapes."""
+    if not models or len(models) != len(batches):
+        raise ValueError(
+            f"train_many needs one training batch per model; got "
+            f"{len(models)} models and {len(batches)} batches"
+        )
+    shapes = {tuple(tuple(t.shape) for t in batch) for batch in batches}
+    if len(shapes) > 1:
+        raise ValueError(
+            "train_many needs training batches of the same shapes (splits "
+            f"of one table); got {sorted(shapes)}"
+        )
+
+
+# --8<-- [end:train_many]
 
 
 # --8<-- [start:plot_sample]
@@ -394,7 +474,7 @@ def main():
     models = {
         "majority class": majority_class,
         "logistic regression": logistic_regression,
-        "MLP": mlp_predictions,
+        "MLP": mlps_on(splits),  # one MLP per split, side by side
     }
     results = evaluate_repeatedly(models, splits)
     summary = summarise(results)
@@ -433,13 +513,10 @@ def main():
     # --8<-- [start:solution_hidden_and_lr]
     ex_splits = splits[:10]  # the first 10 splits: enough to see the point
 
-    def ex_small(split, seed):
-        return mlp_predictions(split, seed, hidden=8)
-
-    def ex_fast(split, seed):
-        return mlp_predictions(split, seed, lr=0.01)
-
-    ex_variants = {"MLP, 8 hidden": ex_small, "MLP, lr 0.01": ex_fast}
+    ex_variants = {
+        "MLP, 8 hidden": mlps_on(ex_splits, hidden=8),
+        "MLP, lr 0.01": mlps_on(ex_splits, lr=0.01),
+    }
     ex_results = evaluate_repeatedly(ex_variants, ex_splits)
     ex_same = results["split"] < len(ex_splits)  # the runs above
     ex_all = pd.concat([results[ex_same], ex_results])

@@ -137,9 +137,10 @@ def repeated_splits(X, y, n_splits: int = N_SPLITS) -> list:
 def evaluate_repeatedly(models: dict, splits: list) -> pd.DataFrame:
     """Every model's test metrics on every split: one row per pair.
 
-    `models` maps a name to `fit_predict(split, seed)`, which trains on
-    the split's training rows and returns 0/1 predictions for its test
-    rows. Split k trains with seed k, so the samples and the initial
+    `models` maps a name to `fit_predict(split, seed)`, which returns 0/1
+    predictions for the split's test rows from a model trained on its
+    training rows (trained in the call, or beforehand for all splits at
+    once). Split k trains with seed k, so the samples and the initial
     weights both change from one split to the next.
     """
     rows = []

@@ -37,6 +37,7 @@ from tutorial_code.classifier import (
     predict,
     set_seed,
     train,
+    train_many,
 )
 from tutorial_code.evaluation import (
     describe_head_to_head,
@@ -189,6 +190,23 @@ def fit_vae(
 
 
 # --8<-- [end:fit_vae]
+
+
+# --8<-- [start:fit_vaes]
+def fit_vaes(splits: list, beta: float = 1.0, epochs: int = EPOCHS):
+    """One VAE per split, trained side by side: VAE k on split k, from the
+    weights fit_vae(split, beta, seed=k) starts from. Each VAE draws its
+    own z at every step: repeatable, but not the draws fit_vae makes."""
+    vaes = []
+    for k, split in enumerate(splits):
+        set_seed(k)
+        vaes.append(VAE(n_features=split.X_train.shape[1]))
+    batches = [(s.X_train, s.y_train) for s in splits]
+    train_many(vaes, partial(vae_loss, beta=beta), batches, epochs)
+    return vaes
+
+
+# --8<-- [end:fit_vaes]
 
 
 # --8<-- [start:collapse_rule]
@@ -473,14 +491,12 @@ def main():
 
     # --8<-- [start:repeated]
     splits = repeated_splits(X, y)
-    vaes = []
-    for k, s in enumerate(splits):
-        vaes.append(fit_vae(s, 1.0, k, record=False)[0])
+    vaes = fit_vaes(splits, beta=1.0)  # side by side
     pcas = [fit_pca(s) for s in splits]
     models = {
         "logistic regression": logistic_regression,
-        "PCA head": head_on([pca_encoder(p) for p in pcas]),
-        "VAE head": head_on([model_encoder(v) for v in vaes]),
+        "PCA head": head_on([pca_encoder(p) for p in pcas], splits),
+        "VAE head": head_on([model_encoder(v) for v in vaes], splits),
     }
     results = evaluate_repeatedly(models, splits)
     print(summarise(results).round(3).to_string())
