@@ -35,12 +35,21 @@ class Frame:
     keypoints: tuple[str, ...]
 
 
-def split_front_matter(text: str) -> tuple[dict, str]:
+def split_front_matter(text: str, where: str = "the page") -> tuple[dict, str]:
     """(front matter, the page without it); ({}, text) when it has none."""
     match = FRONT_MATTER.match(text)
     if not match:
         return {}, text
-    meta = yaml.safe_load(match[1] or "")
+    try:
+        meta = yaml.safe_load(match[1] or "")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 2} of the page" if mark else ""
+        raise FrameError(
+            f"{where}: the front matter is not valid YAML{line} "
+            f"({getattr(exc, 'problem', None) or exc}); quote an item that "
+            "holds a colon"
+        ) from None
     return (meta if isinstance(meta, dict) else {}), text[match.end() :]
 
 

@@ -277,10 +277,9 @@ def page_notebooks(
     """(full, learner) notebooks of a tutorial page, with the outputs of `run`,
     framed by the page's front matter; `note` (Markdown) goes after the title.
     Raises FrameError if the front matter lacks a key."""
-    meta, body = split_front_matter(page.read_text(encoding="utf-8"))
-    markdown = framed(
-        body, tutorial_frame(meta, f"{page.parent.name}/{page.name}"), note
-    )
+    where = f"{page.parent.name}/{page.name}"
+    meta, body = split_front_matter(page.read_text(encoding="utf-8"), where)
+    markdown = framed(body, tutorial_frame(meta, where), note)
     markdown = with_site_links(markdown, page.name, site_url)
     pieces = page_pieces(markdown, run)
     title = page_title(markdown)

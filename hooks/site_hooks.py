@@ -105,9 +105,10 @@ class TutorialSite:
 
 
 def read_frame(page: Path, root: Path):
-    meta, _ = split_front_matter(page.read_text(encoding="utf-8"))
+    where = page.relative_to(root).as_posix()
     try:
-        return tutorial_frame(meta, page.relative_to(root).as_posix())
+        meta, _ = split_front_matter(page.read_text(encoding="utf-8"), where)
+        return tutorial_frame(meta, where)
     except FrameError as exc:
         raise PluginError(str(exc)) from None
 

@@ -12,6 +12,7 @@ import yaml
 from conftest import TUTORIAL_PAGES, TUTORIAL_STEMS, build_site, page_file
 from mkdocs.utils.yaml import yaml_load
 
+from hooks.frame import FrameError, split_front_matter, tutorial_frame
 from hooks.tutorials import (
     ROOT,
     Section,
@@ -376,3 +377,32 @@ def test_each_solutions_outputs_and_figures_are_inside_its_block(
             assert html.escape(line.strip(), quote=False) in inside, line
     shown = inside.count('class="plotly-data"')
     assert shown == sum(len(c.figures) for c in solutions)
+
+
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [
+        (
+            "teaching: 5\n",
+            "the front matter lacks exercises, questions, objectives, keypoints",
+        ),
+        (
+            "teaching: soon\nexercises: 5\nquestions: [a]\nobjectives: [b]\n"
+            "keypoints: [c]\n",
+            "'teaching' in the front matter is 'soon'",
+        ),
+        (
+            "teaching: 5\nexercises: 5\nquestions: a question\nobjectives: [b]\n"
+            "keypoints: [c]\n",
+            "'questions' in the front matter must be a list",
+        ),
+        (
+            "questions:\n  - What: is: this\n",
+            "the front matter is not valid YAML at line 3 of the page",
+        ),
+    ],
+)
+def test_a_bad_frame_is_named_with_its_page_and_key(front, message):
+    with pytest.raises(FrameError, match=re.escape(f"docs/01_x.md: {message}")):
+        meta, _ = split_front_matter(f"---\n{front}---\n# X\n", "docs/01_x.md")
+        tutorial_frame(meta, "docs/01_x.md")
