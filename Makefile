@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install chromium serve build test lint format new-tutorial screenshots bench clean
+.PHONY: install chromium serve build test lab lint format new-tutorial screenshots bench clean
 
 ## install: create .venv and install the pinned requirements (only when they changed)
 install: $(VENV)/.installed
@@ -37,6 +37,11 @@ chromium:
 test: install chromium
 	$(BIN)/python -m pytest
 
+## lab: install, write every tutorial's full and learner notebook into notebooks/ (from the cached runs, running stale pages), and open them in JupyterLab (offline)
+lab: install
+	$(BIN)/python -m hooks.engine notebooks notebooks
+	$(BIN)/jupyter lab --config=tools/jupyter_lab_config.py --ServerApp.root_dir=notebooks
+
 ## lint: ruff (lint and format check) and codespell; the same as tests/test_lint.py and pre-commit
 lint: install
 	$(BIN)/ruff check .
@@ -63,6 +68,6 @@ bench: build
 	$(BIN)/python benchmarks/build_times.py || status=1; \
 	exit $$status
 
-## clean: remove the built site and caches (the execution cache is safe to delete)
+## clean: remove the built site, the lab's notebooks and caches (the execution cache is safe to delete)
 clean:
-	rm -rf site .pytest_cache .cache
+	rm -rf site notebooks .pytest_cache .cache

@@ -6,6 +6,11 @@ imported the tutorials' libraries once (multiprocessing's forkserver, one page
 per process). The design is described on docs/how_it_is_built.md; this module
 knows nothing of MkDocs (the adapter is hooks/site_hooks.py).
 
+As a command, it writes every tutorial's notebooks (full and learner) into a
+folder without MkDocs, running stale pages as a build would (`make lab`):
+
+    python -m hooks.engine notebooks notebooks/
+
 Environment: TUTORIALS_EXECUTE=0 builds without running anything;
 TUTORIALS_RERUN=1 ignores the cache; TUTORIALS_WORKERS=N runs at most N pages
 at once (0: inside the build process, one after the other).
@@ -13,6 +18,7 @@ at once (0: inside the build process, one after the other).
 
 from __future__ import annotations
 
+import argparse
 import ast
 import atexit
 import multiprocessing
@@ -25,12 +31,19 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import yaml
+
 from hooks.cache import CACHE_DIR, Inputs, lookup, read_inputs, run_and_save
+from hooks.frame import FrameError
+from hooks.notebooks import write_notebooks
+from hooks.page_output import other_inputs_note
 from hooks.tutorials import (
+    ROOT,
     PageRun,
     Section,
     TutorialError,
     forget_tutorial_modules,
+    is_tutorial,
     unexecuted_run,
 )
 
@@ -203,3 +216,83 @@ def run_in_worker(
     run = run_and_save(page, key, root, cache_dir)
     run.namespace = {}
     return run
+
+
+# ------------------------------------------------------------------ notebooks
+
+
+def tutorial_pages(docs: Path) -> list[Path]:
+    """The pages under `docs` that show tutorial code, in file-name order."""
+    return sorted(p.resolve() for p in docs.rglob("*.md") if is_tutorial(p))
+
+
+def configured_site_url(root: Path) -> str:
+    """site_url as the project's mkdocs.yml sets it, its !ENV tag read the way
+    MkDocs reads it (the first variable set, else the last item)."""
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def env(loader, node):
+        if isinstance(node, yaml.SequenceNode):
+            *names, default = loader.construct_sequence(node)
+        else:
+            names, default = [loader.construct_scalar(node)], None
+        return next((os.environ[n] for n in names if n in os.environ), default)
+
+    Loader.add_constructor("!ENV", env)
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    config = yaml.load((root / "mkdocs.yml").read_text(encoding="utf-8"), Loader)
+    site_url = (config or {}).get("site_url")
+    if not site_url:
+        raise TutorialError(
+            "mkdocs.yml sets no site_url: the notebooks link to the published "
+            "site, so give its address there"
+        )
+    return site_url
+
+
+def write_all_notebooks(root: Path, folder: Path, site_url: str) -> list[Path]:
+    """Every tutorial's full and learner notebook, written into `folder` from
+    the cached runs (running the stale pages first)."""
+    pages = tutorial_pages(root / "docs")
+    build = Build(root, pages)
+    note = other_inputs_note(build.inputs)
+    written: list[Path] = []
+    try:
+        for page in pages:
+            run = build.result(page).run
+            written += write_notebooks(folder, page, run, site_url, note)
+    finally:
+        build.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hooks.engine")
+    commands = parser.add_subparsers(dest="command", required=True)
+    notebooks = commands.add_parser(
+        "notebooks",
+        help="write every tutorial's full and learner notebook into FOLDER, "
+        "running the pages whose cached run is stale",
+    )
+    notebooks.add_argument("folder", type=Path)
+    notebooks.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    try:
+        written = write_all_notebooks(root, args.folder, configured_site_url(root))
+    except (TutorialError, FrameError) as exc:
+        print(f"notebooks: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    # Through the module's own name, so that the worker processes find the
+    # functions they run under it (not under __main__).
+    from hooks.engine import main as engine_main
+
+    sys.exit(engine_main())

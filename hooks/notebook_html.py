@@ -1,11 +1,13 @@
 """Notebook pages as mkdocs-jupyter renders them, made fit for this site: no
 scripts from other hosts, only the theme CSS a page uses, unique heading ids,
-and a download button."""
+links within the site kept within it, and the two download buttons."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+from hooks.notebooks import LEARNER_SUFFIX
 
 # mkdocs-jupyter's notebook template loads MathJax (an empty src when no CDN URL
 # is configured) and, for Mermaid diagrams, modules from a CDN. The site's own
@@ -86,12 +88,25 @@ def unique_heading_ids(html_text: str) -> str:
     return re.sub(r'(<h[1-6][^>]*?\s)id="([^"]+)"', renumber, html_text)
 
 
-def notebook_page(html_text: str, src_uri: str) -> str:
-    """A rendered notebook page, offline and slim, with its download button."""
+def site_links_relative(html_text: str, site_url: str, depth: int) -> str:
+    """The notebook's links to the published site, as links within this site
+    (from a page `depth` folders down): a preview or an offline copy of the
+    site then stays in itself, and loads nothing from the published one."""
+    base = re.escape(site_url.rstrip("/") + "/")
+    return re.sub(rf'(\b(?:href|src)="){base}', rf"\g<1>{'../' * depth}", html_text)
+
+
+def notebook_page(html_text: str, src_uri: str, site_url: str) -> str:
+    """A rendered notebook page, offline and slim, with its download buttons."""
     stem = Path(src_uri).stem
     download = (
-        f'<p class="notebook-download"><a class="md-button" href="{stem}.ipynb" '
-        f"download>Download {stem}.ipynb</a></p>"
+        '<p class="notebook-download">'
+        f'<a class="md-button" href="{stem}.ipynb" download>Download the full '
+        "notebook</a> "
+        f'<a class="md-button" href="{stem}{LEARNER_SUFFIX}.ipynb" download>'
+        "Download the learner notebook (exercises without solutions)</a></p>"
     )
     html_text = NOTEBOOK_REMOTE_SCRIPTS.sub("", html_text)
+    # The page is notebooks/<stem>/ (directory URLs): two folders down.
+    html_text = site_links_relative(html_text, site_url, depth=2)
     return download + slim_notebook_styles(unique_heading_ids(html_text))

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import textwrap
 
 from hooks.cache import Inputs
 from hooks.tutorials import SNIPPET_FENCE, PageRun
 
 FIGURE_TOKEN = "TUTORIALFIGURE{index}X{page}"
-TITLE = re.compile(r"^#[ \t]+.*\n?", re.MULTILINE)
 
 
 def output_block(text: str, indent: str) -> str:
@@ -73,12 +71,3 @@ def other_inputs_note(inputs: Inputs) -> str:
         f"{', '.join(inputs.genes)}: the outputs and figures are results on "
         "those, and sentences about results may not hold for them.\n"
     )
-
-
-def with_note_after_title(markdown: str, note: str) -> str:
-    """The page with `note` right after its title (or first, without one)."""
-    if not note:
-        return markdown
-    title = TITLE.search(markdown)
-    at = title.end() if title else 0
-    return f"{markdown[:at]}\n{note}\n{markdown[at:]}"

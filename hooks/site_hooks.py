@@ -1,10 +1,10 @@
 """MkDocs adapter of the tutorial engine (registered under `hooks:` in mkdocs.yml).
 
 It hands the tutorial pages to hooks.engine.Build when the configuration is
-read, adds each page's notebook (and MathJax and plotly.js) to the site, and
-puts every page's outputs, figures and footer in place. How the parts fit is
-described on docs/how_it_is_built.md; moving the site to another generator
-means rewriting this file only.
+read, adds each page's notebooks, the schedule (and MathJax and plotly.js) to
+the site, and puts every page's frame, outputs, figures and footer in place.
+How the parts fit is described on docs/how_it_is_built.md; moving the site to
+another generator means rewriting this file only.
 """
 
 from __future__ import annotations
@@ -24,18 +24,28 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File  # noqa: E402
 
-from hooks.engine import Build, PageJob  # noqa: E402
-from hooks.notebook_html import notebook_page  # noqa: E402
-from hooks.notebooks import page_title, write_notebook  # noqa: E402
-from hooks.page_output import (  # noqa: E402
-    insert_results,
-    other_inputs_note,
-    with_note_after_title,
+from hooks.engine import Build, PageJob, tutorial_pages  # noqa: E402
+from hooks.frame import (  # noqa: E402
+    Episode,
+    FrameError,
+    framed,
+    schedule_markdown,
+    split_front_matter,
+    tutorial_frame,
 )
-from hooks.tutorials import TutorialError, is_tutorial  # noqa: E402
+from hooks.notebook_html import notebook_page  # noqa: E402
+from hooks.notebooks import (  # noqa: E402
+    LEARNER_SUFFIX,
+    notebook_paths,
+    page_title,
+    write_notebooks,
+)
+from hooks.page_output import insert_results, other_inputs_note  # noqa: E402
+from hooks.tutorials import TutorialError  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.tutorials")
 NOTEBOOKS_SECTION = "Notebooks"
+SCHEDULE = "schedule.md"  # generated; listed in the nav of mkdocs.yml
 
 
 class TutorialSite:
@@ -43,14 +53,23 @@ class TutorialSite:
 
     def __init__(self, config):
         self.root = Path(config.config_file_path).resolve().parent
-        docs = Path(config.docs_dir)
-        pages = sorted(p.resolve() for p in docs.rglob("*.md") if is_tutorial(p))
-        self.uris = {p.relative_to(docs.resolve()).as_posix(): p for p in pages}
+        if not config.site_url:
+            raise PluginError(
+                "mkdocs.yml needs a site_url: the generated notebooks link to "
+                "the published site"
+            )
+        self.site_url = config.site_url
+        docs = Path(config.docs_dir).resolve()
+        pages = tutorial_pages(docs)
+        self.uris = {p.relative_to(docs).as_posix(): p for p in pages}
         self.notebooks = {notebook_uri(uri): p for uri, p in self.uris.items()}
+        # Checked before anything runs: no page may silently lose its frame.
+        self.frames = {page: read_frame(page, self.root) for page in pages}
         self.build = Build(self.root, pages)
         self.note = other_inputs_note(self.build.inputs)
         self.ready: set[Path] = set()
         self.figures: dict[str, dict[str, str]] = {}  # tokens by page src_uri
+        self.titles: dict[str, str] = {}  # nav titles by page src_uri
 
     def page_of(self, src_uri: str) -> Path | None:
         return self.uris.get(src_uri) or self.notebooks.get(src_uri)
@@ -72,15 +91,37 @@ class TutorialSite:
                 job.run.seconds,
                 job.key[:10],
             )
-            notebook = self.build.notebook_dir / notebook_uri(page.name)
-            markdown = page.read_text(encoding="utf-8")
-            write_notebook(notebook, markdown, job.run, self.note)
+            folder = self.build.notebook_dir / "notebooks"
+            write_notebooks(folder, page, job.run, self.site_url, self.note)
             self.ready.add(page)
         return job
+
+    def schedule(self) -> str:
+        episodes = []
+        for uri, page in self.uris.items():
+            title = self.titles.get(uri) or page_title(page.read_text())
+            episodes.append(Episode(title, uri, self.frames[page]))
+        return schedule_markdown(episodes)
+
+
+def read_frame(page: Path, root: Path):
+    where = page.relative_to(root).as_posix()
+    try:
+        meta, _ = split_front_matter(page.read_text(encoding="utf-8"), where)
+        return tutorial_frame(meta, where)
+    except FrameError as exc:
+        raise PluginError(str(exc)) from None
 
 
 def notebook_uri(page_uri: str) -> str:
     return f"notebooks/{Path(page_uri).stem}.ipynb"
+
+
+def learner_uri(page_uri: str) -> str:
+    """The learner notebook: a download beside the full one, not a page."""
+    stem = Path(page_uri).stem
+    _, learner = notebook_paths(Path("notebooks") / stem, Path(page_uri))
+    return learner.as_posix()
 
 
 _site: TutorialSite | None = None  # the build in progress
@@ -98,8 +139,13 @@ def on_config(config, **kwargs):
         # a build on other data beside this one evicts only its own entries
         cache = _site.root / ".cache" / "mkdocs-jupyter" / _site.build.notebook_dir.name
         jupyter.config["cache_dir"] = str(cache)
+        # Learner notebooks are downloads, copied as they are, not pages.
+        jupyter.config["ignore"] = [
+            *jupyter.config["ignore"],
+            f"*{LEARNER_SUFFIX}.ipynb",
+        ]
     if config.nav is not None:
-        titles = nav_titles(config.nav)
+        _site.titles = titles = nav_titles(config.nav)
         entries = []
         for uri, page in _site.uris.items():
             title = titles.get(uri) or page_title(page.read_text(encoding="utf-8"))
@@ -136,6 +182,12 @@ def on_files(files, config, **kwargs):
                 use_directory_urls=config.use_directory_urls,
             )
         )
+    for uri in _site.uris:  # written with the full one (mkdocs-jupyter ignores it)
+        _, learner = notebook_paths(_site.build.notebook_dir / "notebooks", Path(uri))
+        files.append(
+            File.generated(config, learner_uri(uri), abs_src_path=str(learner))
+        )
+    files.append(File.generated(config, SCHEDULE, content=_site.schedule()))
     return files
 
 
@@ -168,13 +220,17 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
     markdown, _site.figures[page.file.src_uri] = insert_results(
         markdown, job.run, page_key
     )
-    return with_note_after_title(markdown, _site.note) + footer(job, page.url)
+    framed_markdown = framed(markdown, _site.frames[tutorial], _site.note)
+    return framed_markdown + footer(job, page.url)
 
 
 def footer(job: PageJob, page_url: str) -> str:
-    """sphinx-gallery style: how long the code took, the cache key, the notebook."""
+    """sphinx-gallery style: how long the code took, the cache key, the
+    notebook and the two downloads."""
     stem = job.page.stem
-    download = "../" * page_url.count("/") + f"notebooks/{stem}/{stem}.ipynb"
+    up = "../" * page_url.count("/")
+    full = f"{up}notebooks/{stem}/{stem}.ipynb"
+    learner = up + learner_uri(job.page.name)
     if job.key:
         ran = (
             f"This page's code ran in **{job.run.seconds:.2f} s**"
@@ -185,15 +241,17 @@ def footer(job: PageJob, page_url: str) -> str:
         ran = "This page's code was not executed in this build."
     return (
         '\n\n<div class="tutorial-footer" markdown>\n'
-        f"{ran} [Open this page as a notebook]({notebook_uri(job.page.name)}) or "
-        f'<a href="{download}" download>download the .ipynb</a>.\n</div>\n'
+        f"{ran} [Open this page as a notebook]({notebook_uri(job.page.name)}), "
+        f'or download it: <a href="{full}" download>full notebook</a> · '
+        f'<a href="{learner}" download>learner notebook (exercises without '
+        "solutions)</a>.\n</div>\n"
     )
 
 
 def on_page_content(html_text, page, config, files, **kwargs):
     src_uri = page.file.src_uri
     if src_uri in _site.notebooks:
-        return notebook_page(html_text, src_uri)
+        return notebook_page(html_text, src_uri, _site.site_url)
     for token, figure in _site.figures.get(src_uri, {}).items():
         html_text, count = re.subn(rf"<p>{token}</p>", lambda _, f=figure: f, html_text)
         if count != 1:

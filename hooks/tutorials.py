@@ -28,7 +28,7 @@ SNIPPET_FENCE = re.compile(
     re.MULTILINE,
 )
 SECTION_MARK = re.compile(r"^\s*#\s*--8<--\s*\[(?P<kind>start|end):(?P<name>[\w.-]+)\]")
-SOLUTION_PREFIX = "solution_"  # exercise solutions: run apart, see run_cell
+SOLUTION_PREFIX = "solution_"  # exercise solutions (left out of learner notebooks)
 CAPTURE_RENDERER = "tutorial-capture"
 
 
@@ -191,15 +191,15 @@ def _failure_location(exc: BaseException, root: Path) -> str:
 def run_cell(section: Section, namespace: dict, root: Path = ROOT) -> Cell:
     """Execute one section in the page's namespace, capturing output and figures.
 
-    A solution section runs in a shallow copy of the namespace: the names it
-    assigns stay out of the cells that follow, as a learner's own attempt would.
+    Every section, an exercise's solution too, runs in that one namespace, as
+    cells do in a notebook's kernel: a solution that changed what later
+    sections show is caught by running the learner notebook (no solutions).
     """
     cell = Cell(section)
     stdout = io.StringIO()
     # Pad with blank lines so tracebacks point at the module's own line numbers.
     source = "\n" * (section.first_line - 1) + section.code
     code = compile(source, str(root / section.module), "exec")
-    scope = dict(namespace) if section.solution else namespace
     with (
         warnings.catch_warnings(record=True) as caught,
         contextlib.redirect_stdout(stdout),
@@ -207,7 +207,7 @@ def run_cell(section: Section, namespace: dict, root: Path = ROOT) -> Cell:
     ):
         warnings.simplefilter("always")
         try:
-            exec(code, scope)
+            exec(code, namespace)
         except Exception as exc:
             where = _failure_location(exc, root)
             raise TutorialError(

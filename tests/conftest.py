@@ -4,8 +4,10 @@
    cache under the key the build computes, so the session's strict build
    (`built_site`, started once every page has run) reuses it: the site
    publishes exactly the run the claim tests read;
-2. as its generated notebook in a fresh Jupyter kernel (`executed_notebook`),
-   started in the background as soon as the tests are collected.
+2. as its generated learner notebook (the page without the exercises'
+   solutions) in a fresh Jupyter kernel started in a folder inside the
+   repository (`executed_notebook`), in the background as soon as the tests
+   are collected.
 
 Tests that need a failing build or other data build a tiny project instead.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from hooks.cache import CACHE_DIR, RERUN_ENV, lookup, read_inputs, save
+from hooks.notebooks import notebook_paths
 from hooks.tutorials import ROOT, forget_tutorial_modules, is_tutorial, run_page
 
 MKDOCS = Path(sys.executable).with_name("mkdocs")
@@ -171,15 +174,15 @@ def built_site():
 
 @pytest.fixture(scope="session")
 def executed_notebook():
-    """executed_notebook(stem) -> (CompletedProcess, path of the executed notebook,
-    or of the error text if that notebook failed)."""
+    """executed_notebook(stem) -> (CompletedProcess, path of the executed learner
+    notebook, or of the error text if that notebook failed)."""
 
     def get(stem):
         out = _session.start_notebooks()
         result = _session.notebooks_job.result()
-        name = page_file(stem).stem
-        failed = out / f"{name}.error.txt"
-        return result, failed if failed.exists() else out / f"{name}.ipynb"
+        page = page_file(stem)
+        failed = out / f"{page.stem}.error.txt"
+        return result, failed if failed.exists() else notebook_paths(out, page)[1]
 
     return get
 
@@ -265,11 +268,13 @@ def custom_inputs():
 """
 TINY_CONFIG = f"""\
 site_name: Tiny
+site_url: https://tiny.example/docs/
 strict: true
 nav:
   - Home: index.md
   - First: 01_first.md
   - Second: 02_second.md
+  - Schedule: schedule.md
 validation:
   omitted_files: warn
   unrecognized_links: warn
@@ -299,6 +304,21 @@ def fence(module, section):
     return f'```python\n--8<-- "tutorial_code/{module}.py:{section}"\n```\n'
 
 
+# The frame every tutorial page's front matter gives (hooks/frame.py).
+FRONT_MATTER = """\
+---
+teaching: 10
+exercises: 5
+questions:
+  - "What does the code print?"
+objectives:
+  - "Run a page"
+keypoints:
+  - "Pages run"
+---
+"""
+
+
 @pytest.fixture
 def tiny_project(tmp_path, monkeypatch):
     """A throwaway project (two pages, four small modules, no torch) whose
@@ -316,10 +336,12 @@ def tiny_project(tmp_path, monkeypatch):
         "requirements.txt": "torch==2.13.0\n",
         "mkdocs.yml": TINY_CONFIG,
         "docs/index.md": "# Tiny\n\nA project for the tests.\n",
-        "docs/01_first.md": "# First\n\nSome prose.\n\n"
+        "docs/01_first.md": FRONT_MATTER
+        + "# First\n\nSome prose.\n\n"
         + fence("first", "imports")
         + fence("first", "story"),
-        "docs/02_second.md": "# Second\n\n"
+        "docs/02_second.md": FRONT_MATTER
+        + "# Second\n\n"
         + fence("second", "imports")
         + fence("second", "story"),
     }

@@ -4,10 +4,14 @@ fresh ones are reused without starting any, and failures say what to do.
 Uses the tiny project of conftest.py: no torch, so a worker starts at once.
 """
 
+import os
+import subprocess
+import sys
 import textwrap
 
+import nbformat
 import pytest
-from conftest import fence
+from conftest import FRONT_MATTER, fence
 
 from hooks import engine
 from hooks.cache import CACHE_DIR
@@ -27,7 +31,7 @@ def break_second_page(project, body):
     """Make docs/02_second.md run `body` (code) as its only section."""
     code = textwrap.indent(textwrap.dedent(body), " " * 4)
     (project / "docs/02_second.md").write_text(
-        "# Second\n\n" + fence("second", "story")
+        FRONT_MATTER + "# Second\n\n" + fence("second", "story")
     )
     (project / "tutorial_code/second.py").write_text(
         "def main():\n    # --8<-- [start:story]\n"
@@ -108,3 +112,52 @@ def test_workers_preload_the_tutorials_libraries_but_not_their_code():
     preload = engine.third_party_imports(ROOT)
     assert {"torch", "pandas"} <= set(preload)
     assert not [n for n in preload if n.split(".")[0] in ("tutorial_code", "os", "csv")]
+
+
+def test_the_notebooks_command_writes_both_notebooks_of_each_page_without_mkdocs(
+    tiny_project, tmp_path
+):
+    """`python -m hooks.engine notebooks DIR` (make lab) runs the stale pages in
+    worker processes and writes every page's full and learner notebook, with
+    MkDocs made impossible to import."""
+    blocker = tmp_path / "blocker" / "mkdocs"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('no MkDocs here')\n")
+    out = tmp_path / "notebooks"
+    result = subprocess.run(
+        [sys.executable, "-m", "hooks.engine", "notebooks", out]
+        + ["--root", tiny_project],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(blocker.parent), engine.WORKERS_ENV: "2"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "01_first-learner.ipynb",
+        "01_first.ipynb",
+        "02_second-learner.ipynb",
+        "02_second.ipynb",
+    ]
+    full = nbformat.read(out / "01_first.ipynb", as_version=4)
+    outputs = [o for c in full.cells if c.cell_type == "code" for o in c.outputs]
+    assert {"text": "double of 21 is 42\n"}.items() <= outputs[0].items()
+    assert len(list((tiny_project / CACHE_DIR).glob("*.json"))) == 2  # cached
+
+
+def test_the_notebooks_command_names_a_page_without_its_frame(tiny_project, tmp_path):
+    page = tiny_project / "docs" / "01_first.md"
+    page.write_text(page.read_text().split("---\n", 2)[2])
+    result = subprocess.run(
+        [sys.executable, "-m", "hooks.engine", "notebooks", tmp_path / "out"]
+        + ["--root", tiny_project],
+        cwd=ROOT,
+        env={**os.environ, engine.WORKERS_ENV: "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "docs/01_first.md: the front matter lacks teaching" in result.stderr

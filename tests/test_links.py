@@ -108,12 +108,21 @@ def test_every_internal_link_anchor_and_image_resolves(built_site, report):
     assert not broken_links(site, report, base)
 
 
-def test_notebook_pages_and_downloads_are_linked(report):
+def downloads_on(report, page: str) -> list[str]:
+    return [url for _, url, values in report[page].links if "download" in values]
+
+
+def test_notebook_pages_and_both_downloads_are_linked(report):
+    """A tutorial page's footer and its notebook page offer the full and the
+    learner notebook side by side (the link check above finds the files)."""
     for page in TUTORIAL_PAGES:
+        full, learner = f"{page.stem}.ipynb", f"{page.stem}-learner.ipynb"
         notebook = f"notebooks/{page.stem}/index.html"
-        assert f"{page.stem}.ipynb" in links_on(report, notebook)
-        downloads = links_on(report, built_page(page))
-        assert f"../notebooks/{page.stem}/{page.stem}.ipynb" in downloads
+        assert [full, learner] == downloads_on(report, notebook)
+        downloads = downloads_on(report, built_page(page))
+        folder = f"../notebooks/{page.stem}/"
+        assert downloads == [folder + full, folder + learner]
+        assert f"../notebooks/{page.stem}/" in links_on(report, built_page(page))
 
 
 def test_the_link_check_finds_missing_files_and_anchors(tmp_path):

@@ -8,9 +8,11 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from conftest import TUTORIAL_PAGES, TUTORIAL_STEMS, build_site, page_file
 from mkdocs.utils.yaml import yaml_load
 
+from hooks.frame import FrameError, split_front_matter, tutorial_frame
 from hooks.tutorials import (
     ROOT,
     Section,
@@ -131,14 +133,14 @@ def test_tutorial_modules_import_without_printing_or_warning():
     assert result.stdout == ""
 
 
-def test_a_solution_runs_apart_from_the_page_namespace():
+def test_a_solution_runs_in_the_page_namespace_as_in_a_kernel():
+    """What a solution defines, later cells see, as in a notebook; that it
+    changes nothing they show is checked by running the learner notebook."""
     namespace = {"x": 1}
-    solution = Section("tutorial_code/x.py", "solution_ex", "x = 5\nex_y = x\n", 1)
+    solution = Section("tutorial_code/x.py", "solution_ex", "ex_y = x + 1\n", 1)
     run_cell(solution, namespace)
-    assert namespace == {"x": 1}
-    story = Section("tutorial_code/x.py", "story", "y = x + 1\n", 1)
-    run_cell(story, namespace)
-    assert namespace["y"] == 2
+    later = Section("tutorial_code/x.py", "story", "print(ex_y)\n", 2)
+    assert run_cell(later, namespace).stdout == "2\n"
 
 
 def test_a_warning_in_a_tutorial_is_an_error():
@@ -268,3 +270,139 @@ def test_section_names_are_unique_per_module():
         names = re.findall(r"#\s*--8<--\s*\[start:([\w.-]+)\]", module.read_text())
         dupes = {n for n in names if names.count(n) > 1}
         assert not dupes, f"{module.name}: duplicate sections {dupes}"
+
+
+# ------------------------------------------------------------ the frame and schedule
+
+
+def front_matter(page):
+    return yaml.safe_load(page.read_text().split("---\n", 2)[1])
+
+
+def article(built: str) -> str:
+    return built.split('<article class="md-content__inner', 1)[1].split("</article>")[0]
+
+
+def text_of(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+@pytest.mark.parametrize("page", TUTORIAL_PAGES, ids=lambda p: p.name)
+def test_a_tutorial_page_opens_with_its_overview_and_ends_with_its_key_points(
+    built_site, page
+):
+    site, _ = built_site
+    meta = front_matter(page)
+    body = article((site / page.stem / "index.html").read_text())
+    boxes = re.findall(r'<div class="admonition (\w+)">(.*?)</div>', body, re.S)
+    kinds = [kind for kind, _ in boxes]
+    overview = text_of(boxes[kinds.index("abstract")][1])
+    minutes = f"Teaching: {meta['teaching']} min · Exercises: {meta['exercises']} min"
+    assert minutes in overview
+    for item in meta["questions"] + meta["objectives"]:
+        assert text_of(markdown_text(item)) in overview, item
+    assert body.index('class="admonition abstract"') < body.index("<h2")
+    key_points = body.rsplit('<div class="admonition success">', 1)[1]
+    assert body.rindex("<h2") < body.rindex('<div class="admonition success">')
+    for item in meta["keypoints"]:
+        assert text_of(markdown_text(item)) in text_of(key_points), item
+
+
+def markdown_text(item: str) -> str:
+    """The words of a front-matter item as the page shows them."""
+    item = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", item)
+    return re.sub(r"`([^`]*)`", r"\1", item)
+
+
+def test_a_tutorial_page_without_its_frame_stops_the_build_naming_it(tiny_project):
+    page = tiny_project / "docs" / "02_second.md"
+    page.write_text(page.read_text().replace('keypoints:\n  - "Pages run"\n', ""))
+    result = build_site(tiny_project, tiny_project / "site").result()
+    assert result.returncode != 0
+    assert "docs/02_second.md: the front matter lacks keypoints" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_schedule_lists_each_tutorial_with_its_minutes_and_start(built_site):
+    site, _ = built_site
+    built = (site / "schedule" / "index.html").read_text()
+    rows = re.findall(r"<tr>\s*(.*?)\s*</tr>", article(built), re.S)[1:]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    start = 0
+    for page, row in zip(TUTORIAL_PAGES, cells, strict=False):
+        meta = front_matter(page)
+        assert row[0] == f"{start // 60}:{start % 60:02d}"
+        assert f'href="../{page.stem}/"' in row[1] and text_of(row[1]) == title(page)
+        assert [int(row[2]), int(row[3])] == [meta["teaching"], meta["exercises"]]
+        start += meta["teaching"] + meta["exercises"]
+    assert len(cells) == len(TUTORIAL_PAGES) + 1  # and the totals
+    total = cells[-1]
+    assert total[0] == f"{start // 60}:{start % 60:02d}"
+    teaching = sum(front_matter(p)["teaching"] for p in TUTORIAL_PAGES)
+    assert int(total[2]) == teaching
+    assert int(total[3]) == start - teaching
+
+
+def test_schedule_sits_among_the_reference_pages(built_site):
+    site, _ = built_site
+    home = (site / "index.html").read_text()
+    nav = re.findall(r'<span class="md-ellipsis">\s*([^<]+?)\s*<', home)
+    assert nav.index("Glossary") < nav.index("Schedule")
+    assert nav.index("Schedule") < nav.index("How this site is built")
+
+
+def solution_blocks(built: str) -> list[str]:
+    """The HTML inside each <details class="solution">, nested blocks included."""
+    blocks = []
+    for start in re.finditer(r'<details class="solution"', built):
+        depth, position = 0, start.start()
+        for tag in re.finditer(r"<(/?)details\b", built[position:]):
+            depth += -1 if tag[1] else 1
+            if depth == 0:
+                blocks.append(built[position : position + tag.end()])
+                break
+    return blocks
+
+
+@pytest.mark.parametrize("stem", TUTORIAL_STEMS)
+def test_each_solutions_outputs_and_figures_are_inside_its_block(
+    built_site, page_run, stem
+):
+    site, _ = built_site
+    built = (site / page_file(stem).stem / "index.html").read_text()
+    inside = "".join(solution_blocks(built))
+    solutions = [c for c in page_run(stem).cells if c.section.solution]
+    for cell in solutions:
+        for line in cell.stdout.strip().splitlines():
+            assert html.escape(line.strip(), quote=False) in inside, line
+    shown = inside.count('class="plotly-data"')
+    assert shown == sum(len(c.figures) for c in solutions)
+
+
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [
+        (
+            "teaching: 5\n",
+            "the front matter lacks exercises, questions, objectives, keypoints",
+        ),
+        (
+            "teaching: soon\nexercises: 5\nquestions: [a]\nobjectives: [b]\n"
+            "keypoints: [c]\n",
+            "'teaching' in the front matter is 'soon'",
+        ),
+        (
+            "teaching: 5\nexercises: 5\nquestions: a question\nobjectives: [b]\n"
+            "keypoints: [c]\n",
+            "'questions' in the front matter must be a list",
+        ),
+        (
+            "questions:\n  - What: is: this\n",
+            "the front matter is not valid YAML at line 3 of the page",
+        ),
+    ],
+)
+def test_a_bad_frame_is_named_with_its_page_and_key(front, message):
+    with pytest.raises(FrameError, match=re.escape(f"docs/01_x.md: {message}")):
+        meta, _ = split_front_matter(f"---\n{front}---\n# X\n", "docs/01_x.md")
+        tutorial_frame(meta, "docs/01_x.md")

@@ -2,7 +2,8 @@
 
 Creates, ready to build and test unchanged:
 
-- docs/NN_<name>.md         the page (NN = the next free number)
+- docs/NN_<name>.md         the page (NN = the next free number), its front
+                            matter giving the frame (minutes, questions, ...)
 - tutorial_code/<name>.py   the code it shows: imports, a figure function and
                             the story in main(), each a snippet section
 - tests/test_<name>.py      a test of the module and of the claim the page makes
@@ -113,6 +114,17 @@ def check_nav(config: str, page: str) -> None:
 # ------------------------------------------------------------------ templates
 
 PAGE = Template("""\
+---
+teaching: 10
+exercises: 0
+questions:
+  - "How does one gene's expression differ between smokers and non-smokers?"
+objectives:
+  - "Draw one gene's expression by smoking status"
+keypoints:
+  - "A strip plot shows every sample of each group."
+---
+
 # $title
 
 !!! example "Prerequisites"
