@@ -199,7 +199,9 @@ def anchor_project(notebooks: Path, dest: Path) -> Path:
 
     docs = dest / "docs"
     docs.mkdir(parents=True)
-    for source in sorted(notebooks.glob("*.ipynb")):
+    # The full notebooks only: the learner versions hold no solutions.
+    full = [n for n in notebooks.glob("*.ipynb") if not n.stem.endswith("-learner")]
+    for source in sorted(full):
         notebook = nbformat.read(source, as_version=4)
         for cell in notebook.cells:
             if cell.cell_type == "code":
@@ -318,7 +320,8 @@ def main() -> int:
         def anchor_build(_):
             return build(anchor, tmp / "anchor-site", **anchor_env)
 
-        anchor = tmp / "anchor"
+        # Inside the copy: a notebook finds the course's modules by walking up.
+        anchor = repo / "naive-anchor"
         anchor_env = {
             "PYTHONPATH": str(repo),
             "GBM_DATA": str(repo / "tutorial_code" / "data" / "gbm_data.csv"),
