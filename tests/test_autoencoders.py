@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-from hooks.tutorials import ROOT, page_sections
 from tutorial_code.autoencoders import (
     LATENT_DIM,
     AutoEncoder,
@@ -150,13 +149,6 @@ def test_head_on_trains_each_head_as_fit_code_classifier_would(two_splits):
 
 
 # ------------------------------------------------------------------ the page
-
-
-def test_shown_code_fits_a_desktop_column():
-    page = (ROOT / "docs" / "05_autoencoders.md").read_text()
-    for section in page_sections(page):
-        for line in section.code.splitlines():
-            assert len(line) <= 76, (section.module, section.name, line)
 
 
 def test_every_figure_has_a_title_and_axis_titles(page_run):
@@ -308,15 +300,6 @@ def test_claim_heads_one_sample_below_ceiling(page):
 def output_of(run, section: str) -> str:
     (cell,) = [c for c in run.cells if c.section.name == section]
     return cell.stdout
-
-
-def test_page_has_exercises_each_followed_by_a_solution():
-    lines = (ROOT / "docs" / "05_autoencoders.md").read_text().splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("!!! exercise")]
-    assert len(starts) >= 3
-    for i in starts:
-        following = next(line for line in lines[i + 1 :] if line and line[0] != " ")
-        assert following.startswith('??? solution "Solution"'), lines[i]
 
 
 def test_claim_weight_counts(page_run, page):

@@ -9,7 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-from hooks.tutorials import ROOT, page_sections
 from tutorial_code.classifier import (
     MLP,
     accuracy,
@@ -284,14 +283,6 @@ def test_plot_sample_caps_points_and_keeps_class_shares():
 # ------------------------------------------------------------------ the page
 
 
-def test_shown_code_fits_a_desktop_column():
-    """No code line the page shows needs horizontal scrolling."""
-    page = (ROOT / "docs" / "04_classifier.md").read_text()
-    for section in page_sections(page):
-        for line in section.code.splitlines():
-            assert len(line) <= 76, (section.module, section.name, line)
-
-
 def test_page_shows_every_figure_with_titles(page_run):
     figures = page_run(STEM).figures
     assert len(figures) == 4
@@ -440,34 +431,6 @@ def output_of(run, section: str) -> str:
     """What one section of the page printed."""
     (cell,) = [c for c in run.cells if c.section.name == section]
     return cell.stdout
-
-
-def test_page_front_matter_links_objectives_to_headings():
-    import yaml
-    from markdown.extensions.toc import slugify
-
-    text = (ROOT / "docs" / "04_classifier.md").read_text()
-    _, front, body = text.split("---\n", 2)
-    meta = yaml.safe_load(front)
-    assert meta["teaching"] > 0 and meta["exercises"] > 0
-    assert meta["questions"] and meta["keypoints"]
-    headings = {
-        slugify(line.lstrip("#").split("{")[0].strip(), "-")
-        for line in body.splitlines()
-        if line.startswith("## ")
-    }
-    for objective in meta["objectives"]:
-        anchor = objective.rsplit("(#", 1)[1].rstrip(")")
-        assert anchor in headings, objective
-
-
-def test_page_has_exercises_each_followed_by_a_solution():
-    lines = (ROOT / "docs" / "04_classifier.md").read_text().splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("!!! exercise")]
-    assert len(starts) >= 3
-    for i in starts:
-        following = next(line for line in lines[i + 1 :] if line and line[0] != " ")
-        assert following.startswith('??? solution "Solution"'), lines[i]
 
 
 def test_solutions_leave_the_page_namespace_alone(page):

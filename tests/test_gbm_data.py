@@ -752,40 +752,6 @@ def output_of(run, section: str) -> str:
     return cell.stdout
 
 
-def test_page_front_matter_links_objectives_to_headings():
-    import yaml
-    from markdown.extensions.toc import slugify
-
-    _, front, body = page_file("gbm_data").read_text().split("---\n", 2)
-    meta = yaml.safe_load(front)
-    assert meta["teaching"] > 0 and meta["exercises"] > 0
-    assert meta["questions"] and meta["keypoints"]
-    headings = {
-        slugify(line.lstrip("#").strip(), "-")
-        for line in body.splitlines()
-        if line.startswith("## ")
-    }
-    for objective in meta["objectives"]:
-        assert objective.rsplit("(#", 1)[1].rstrip(")") in headings, objective
-
-
-def test_page_has_exercises_each_followed_by_a_solution():
-    lines = page_file("gbm_data").read_text().splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("!!! exercise")]
-    assert len(starts) >= 3
-    for i in starts:
-        following = next(line for line in lines[i + 1 :] if line and line[0] != " ")
-        assert following.startswith('??? solution "Solution"'), lines[i]
-
-
-def test_shown_code_lines_fit_the_page():
-    from hooks.tutorials import page_sections
-
-    for section in page_sections(page_file("gbm_data").read_text()):
-        for line in section.code.splitlines():
-            assert len(line) <= 76, (section.name, line)
-
-
 def test_claim_count_by_hand_matches(page_run):
     namespace = page_run("gbm_data").namespace
     counts = namespace["counts"]

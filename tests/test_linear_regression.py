@@ -6,10 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
-import yaml
 
-from hooks.tutorials import ROOT, page_sections
-from tests.conftest import page_file
+from hooks.tutorials import ROOT
 from tutorial_code import linear_regression as lr
 from tutorial_code.gbm_data import GBMDataError, label_smoking_status, load_gbm
 
@@ -136,39 +134,6 @@ def test_loss_curves_have_titles_and_a_line_per_history():
 
 
 # ------------------------------------------------------------------ the page
-
-
-def test_page_front_matter_links_objectives_to_headings():
-    text = page_file(STEM).read_text()
-    _, front, body = text.split("---\n", 2)
-    meta = yaml.safe_load(front)
-    assert meta["teaching"] > 0 and meta["exercises"] > 0
-    assert meta["questions"] and meta["keypoints"]
-    from markdown.extensions.toc import slugify
-
-    headings = {
-        slugify(line.lstrip("#").strip(), "-")
-        for line in body.splitlines()
-        if line.startswith("## ")
-    }
-    for objective in meta["objectives"]:
-        anchor = objective.rsplit("(#", 1)[1].rstrip(")")
-        assert anchor in headings, objective
-
-
-def test_page_has_exercises_each_followed_by_a_solution():
-    lines = page_file(STEM).read_text().splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("!!! exercise")]
-    assert len(starts) >= 3
-    for i in starts:
-        following = next(line for line in lines[i + 1 :] if line and line[0] != " ")
-        assert following.startswith('??? solution "Solution"'), lines[i]
-
-
-def test_shown_code_lines_fit_the_page():
-    for section in page_sections(page_file(STEM).read_text()):
-        for line in section.code.splitlines():
-            assert len(line) <= 76, (section.name, line)
 
 
 def test_page_figures_have_titles(run):

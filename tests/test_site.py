@@ -17,6 +17,7 @@ from hooks.tutorials import (
     ROOT,
     Section,
     TutorialError,
+    page_sections,
     run_cell,
 )
 
@@ -405,3 +406,24 @@ def test_a_bad_frame_is_named_with_its_page_and_key(front, message):
     with pytest.raises(FrameError, match=re.escape(f"docs/01_x.md: {message}")):
         meta, _ = split_front_matter(f"---\n{front}---\n# X\n", "docs/01_x.md")
         tutorial_frame(meta, "docs/01_x.md")
+
+
+# ------------------------------------------------------------------ every tutorial page
+
+
+@pytest.mark.parametrize("stem", TUTORIAL_STEMS)
+def test_page_has_three_exercises_each_followed_by_a_solution(stem):
+    lines = page_file(stem).read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("!!! exercise")]
+    assert len(starts) >= 3, f"{stem}: fewer than three exercises"
+    for i in starts:
+        following = next(line for line in lines[i + 1 :] if line and line[0] != " ")
+        assert following.startswith('??? solution "Solution"'), lines[i]
+
+
+@pytest.mark.parametrize("stem", TUTORIAL_STEMS)
+def test_shown_code_fits_the_page_without_scrolling(stem):
+    """76 characters fit the code column of a desktop page."""
+    for section in page_sections(page_file(stem).read_text()):
+        for line in section.code.splitlines():
+            assert len(line) <= 76, (section.module, section.name, line)
