@@ -16,11 +16,6 @@ signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 # Tearing down an interpreter that has imported torch takes a second, for nothing.
 atexit.register(os._exit, 0)
 
-# The pages' arrays are tiny: one BLAS thread is as fast, and a page run once
-# under heavy load stopped on a spurious "invalid value encountered in matmul"
-# from a multi-threaded BLAS call. Must be set before numpy is imported.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 # Imported objects live until the end: collecting meanwhile would only scan them
 # again and again, and freezing them keeps the pages' collections off them too.
 gc.disable()

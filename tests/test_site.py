@@ -144,6 +144,17 @@ def test_a_solution_runs_in_the_page_namespace_as_in_a_kernel():
     assert run_cell(later, namespace).stdout == "2\n"
 
 
+def test_only_openblas_spurious_matmul_flag_from_scikit_learn_is_ignored():
+    spurious = (
+        "import warnings\nwarnings.warn_explicit('invalid value encountered in "
+        "matmul', RuntimeWarning, 'x.py', 1, module='sklearn.linear_model.x')\n"
+    )
+    run_cell(Section("tutorial_code/x.py", "demo", spurious, 1), {})
+    ours = "import numpy as np\nnp.array([np.inf]) @ np.array([0.0])\n"
+    with pytest.raises(TutorialError, match="invalid value encountered in matmul"):
+        run_cell(Section("tutorial_code/x.py", "demo", ours, 1), {})
+
+
 def test_a_warning_in_a_tutorial_is_an_error():
     section = Section(
         "tutorial_code/x.py", "demo", "import warnings\nwarnings.warn('x')\n", 1
