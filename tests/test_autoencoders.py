@@ -151,14 +151,8 @@ def test_head_on_trains_each_head_as_fit_code_classifier_would(two_splits):
 # ------------------------------------------------------------------ the page
 
 
-def test_every_figure_has_a_title_and_axis_titles(page_run):
-    figures = page_run(STEM).figures
-    assert len(figures) == 4
-    for figure in figures:
-        layout = figure["layout"]
-        assert layout["title"]["text"]
-        assert layout["xaxis"]["title"]["text"]
-        assert layout["yaxis"]["title"]["text"]
+def test_page_shows_four_figures(page_run):
+    assert len(page_run(STEM).figures) == 4
 
 
 def test_page_trains_one_autoencoder_per_split(page):

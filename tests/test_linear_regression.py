@@ -136,16 +136,8 @@ def test_loss_curves_have_titles_and_a_line_per_history():
 # ------------------------------------------------------------------ the page
 
 
-def test_page_figures_have_titles(run):
+def test_page_shows_three_figures(run):
     assert len(run.figures) == 3
-    for figure in run.figures:
-        layout = figure["layout"]
-        assert layout["title"]["text"]
-        assert layout["xaxis"]["title"]["text"] and layout["yaxis"]["title"]["text"]
-
-
-def test_page_runs_in_a_few_seconds(run):
-    assert run.seconds < 5
 
 
 def test_page_leaves_no_file_behind(ns):

@@ -438,3 +438,14 @@ def test_shown_code_fits_the_page_without_scrolling(stem):
     for section in page_sections(page_file(stem).read_text()):
         for line in section.code.splitlines():
             assert len(line) <= 76, (section.module, section.name, line)
+
+
+@pytest.mark.parametrize("stem", TUTORIAL_STEMS)
+def test_every_figure_has_a_title_and_axis_titles(page_run, stem):
+    """A scatter matrix labels its dimensions instead of two axes."""
+    for figure in page_run(stem).figures:
+        layout = figure["layout"]
+        assert layout["title"]["text"], stem
+        if figure["data"][0]["type"] != "splom":
+            assert layout["xaxis"]["title"]["text"], layout["title"]["text"]
+            assert layout["yaxis"]["title"]["text"], layout["title"]["text"]
