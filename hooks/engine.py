@@ -85,6 +85,10 @@ def third_party_imports(root: Path) -> list[str]:
     found = sorted(n for n in names if n.split(".")[0] not in ours_or_stdlib)
     if "torch" in found:
         found.append("torch._dynamo")  # the first optimizer step imports it
+    if any(name.split(".")[0] == "plotly" for name in found):
+        # The first figure shown imports plotly's renderers, and with them
+        # IPython and nbformat: a second of every page's time, else.
+        found.append("plotly.io._renderers")
     return found
 
 
@@ -116,10 +120,9 @@ class Build:
         self.notebook_dir = root / NOTEBOOK_DIR / folder
         self.jobs = {page: self._plan(page) for page in pages}
         self._pool: ProcessPoolExecutor | None = None
+        # In the order given, which is the order the pages are rendered (and
+        # waited for) in: the site's renderer works on each page as its run is in.
         stale = [job for job in self.jobs.values() if job.run is None and job.key]
-        # Longest first (more sections, more work, as a rule), so that the page
-        # that takes longest does not start last.
-        stale.sort(key=lambda job: -len(job.sections))
         if stale and self.workers:
             self._start_pool(stale)
 
@@ -141,7 +144,11 @@ class Build:
         context = multiprocessing.get_context("forkserver")
         # Read once, when the server starts (the first build of this process).
         os.environ[PRELOAD_ENV] = ",".join(third_party_imports(self.root))
-        context.set_forkserver_preload(["hooks.worker_server"])
+        # The build's entry script and this module too: else every worker
+        # process would import them again before its page could start.
+        context.set_forkserver_preload(
+            ["__main__", "hooks.worker_server", "hooks.engine"]
+        )
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=context, max_tasks_per_child=1
         )
