@@ -22,7 +22,7 @@ if str(ENGINE_ROOT) not in sys.path:
 
 from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
-from mkdocs.structure.files import File  # noqa: E402
+from mkdocs.structure.files import File, Files  # noqa: E402
 
 from hooks.engine import Build, PageJob, tutorial_pages  # noqa: E402
 from hooks.frame import (  # noqa: E402
@@ -172,23 +172,28 @@ def nav_titles(nav) -> dict[str, str]:
 def on_files(files, config, **kwargs):
     for src_uri, path in vendor_assets():
         files.append(File.generated(config, src_uri, abs_src_path=str(path)))
-    for uri in _site.notebooks:
-        # A real File (not File.generated): mkdocs-jupyter's wrapper needs a src_dir.
-        files.append(
-            File(
-                uri,
-                src_dir=str(_site.build.notebook_dir),
-                dest_dir=config.site_dir,
-                use_directory_urls=config.use_directory_urls,
-            )
-        )
     for uri in _site.uris:  # written with the full one (mkdocs-jupyter ignores it)
         _, learner = notebook_paths(_site.build.notebook_dir / "notebooks", Path(uri))
         files.append(
             File.generated(config, learner_uri(uri), abs_src_path=str(learner))
         )
     files.append(File.generated(config, SCHEDULE, content=_site.schedule()))
-    return files
+    # MkDocs renders pages in the order of `files`: each notebook goes right after
+    # its page, so that it is rendered while the pages after it still run.
+    in_order = []
+    for file in files:
+        in_order.append(file)
+        if file.src_uri in _site.uris:
+            # A real File (not File.generated): mkdocs-jupyter needs its src_dir.
+            in_order.append(
+                File(
+                    notebook_uri(file.src_uri),
+                    src_dir=str(_site.build.notebook_dir),
+                    dest_dir=config.site_dir,
+                    use_directory_urls=config.use_directory_urls,
+                )
+            )
+    return Files(in_order)
 
 
 def on_nav(nav, config, files, **kwargs):
@@ -251,6 +256,9 @@ def footer(job: PageJob, page_url: str) -> str:
 def on_page_content(html_text, page, config, files, **kwargs):
     src_uri = page.file.src_uri
     if src_uri in _site.notebooks:
+        # A notebook repeats its page: in the search index it would double every
+        # hit (and the index readers download).
+        page.meta["search"] = {"exclude": True}
         return notebook_page(html_text, src_uri, _site.site_url)
     for token, figure in _site.figures.get(src_uri, {}).items():
         html_text, count = re.subn(rf"<p>{token}</p>", lambda _, f=figure: f, html_text)

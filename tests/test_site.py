@@ -188,6 +188,14 @@ def test_notebooks_come_last_in_the_nav_and_say_they_are_notebooks(built_site):
         assert f"<title>{title(page)} (notebook) - " in built
 
 
+def test_search_finds_each_tutorial_page_once_not_again_as_its_notebook(built_site):
+    site, _ = built_site
+    index = json.loads((site / "search" / "search_index.json").read_text())
+    pages = {entry["location"].split("#")[0] for entry in index["docs"]}
+    assert {f"{page.stem}/" for page in TUTORIAL_PAGES} <= pages
+    assert not [page for page in pages if page.startswith("notebooks/")]
+
+
 def title(page):
     """The page's title in the nav of mkdocs.yml."""
     nav = yaml_load((ROOT / "mkdocs.yml").read_text())["nav"]
@@ -232,10 +240,15 @@ def test_unusable_data_stops_the_build_with_the_tutorials_message_then_good_data
 ):
     first = build_site(tiny_project, tiny_project / "site").result()
     assert first.returncode == 0, first.stderr
-    for data in (tiny_project / "nowhere.csv", tiny_project / "docs"):
-        failed = build_site(
-            tiny_project, tiny_project / "site", env={"GBM_DATA": str(data)}
-        ).result()
+    unusable = {
+        data: build_site(tiny_project, tmp_site, env={"GBM_DATA": str(data)})
+        for data, tmp_site in (
+            (tiny_project / "nowhere.csv", tiny_project / "site-missing"),
+            (tiny_project / "docs", tiny_project / "site-directory"),
+        )
+    }
+    for data, job in unusable.items():
+        failed = job.result()
         assert failed.returncode != 0, data
         assert "tutorial_code/second.py:7" in failed.stderr, failed.stderr
         assert "Traceback" not in failed.stderr
