@@ -8,9 +8,14 @@ export NO_MKDOCS_2_WARNING := 1
 
 ## install: create .venv and install the pinned requirements (only when they changed)
 install: $(VENV)/.installed
+# JupyterLab brings rfc3987-syntax, an optional format check of jsonschema that
+# nothing here uses. Python 3.11 imports it very slowly at the call depth where
+# MkDocs loads mkdocs-jupyter (CPython issue gh-142183): seconds at the start of
+# every build and serve. Without it, jsonschema skips that one check.
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
 	touch $@
 
 ## serve: install, then build and serve the site at http://127.0.0.1:8000
