@@ -10,6 +10,7 @@ entries, so switching the data or the genes back reuses the earlier run.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 import json
@@ -95,18 +96,24 @@ def _data_paths_module(root: Path):
 def local_imports(module: Path, root: Path) -> set[Path]:
     """Files of the tutorial_code modules that `module` imports, directly."""
     found = set()
-    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-        for name in names:
-            if name.split(".")[0] == "tutorial_code":
-                path = root / (name.replace(".", "/") + ".py")
-                if path.exists():
-                    found.add(path)
+    for name in imported_names(module.read_text(encoding="utf-8")):
+        if name.split(".")[0] == "tutorial_code":
+            path = root / (name.replace(".", "/") + ".py")
+            if path.exists():
+                found.add(path)
     return found
+
+
+@functools.lru_cache(maxsize=256)  # by source: the pages share most of their modules
+def imported_names(source: str) -> tuple[str, ...]:
+    """Every name an import statement in `source` could refer to as a module."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    return tuple(names)
 
 
 def import_closure(modules: set[Path], root: Path) -> set[Path]:
