@@ -62,16 +62,36 @@ def pruned_notebook_css(css: str, used: set[str]) -> str:
     return "".join(kept)
 
 
+# A custom property's declaration. Its value may hold parentheses with a ";"
+# inside: the theme's icons are url(data:image/svg+xml;base64,...).
+CUSTOM_PROPERTY = re.compile(r"(--[\w-]+)\s*:(?:[^;{}()]|\([^()]*\))*;?")
+READ_PROPERTY = re.compile(r"var\(\s*(--[\w-]+)")
+STYLE = re.compile(r"(<style[^>]*>)(.*?)(</style>)", re.S)
+
+
 def slim_notebook_styles(html_text: str) -> str:
     used = set(
         re.findall(r"[\w-]+", " ".join(re.findall(r'class="([^"]*)"', html_text)))
     )
-    return re.sub(
-        r"(<style[^>]*>)(.*?)(</style>)",
-        lambda m: m[1] + pruned_notebook_css(m[2], used) + m[3],
-        html_text,
-        flags=re.S,
+    html_text = STYLE.sub(
+        lambda m: m[1] + pruned_notebook_css(m[2], used) + m[3], html_text
     )
+    # The theme also defines hundreds of custom properties, its icons among them,
+    # of which the rules kept read a few dozen: drop those nothing reads, again
+    # until none is left (a dropped one may have been another's only reader).
+    while True:
+        read = set(READ_PROPERTY.findall(html_text))
+        slimmer = STYLE.sub(
+            lambda m, read=read: m[1] + properties_read(m[2], read) + m[3], html_text
+        )
+        if slimmer == html_text:
+            return html_text
+        html_text = slimmer
+
+
+def properties_read(css: str, read: set[str]) -> str:
+    """The stylesheet without the custom properties not in `read`."""
+    return CUSTOM_PROPERTY.sub(lambda d: d[0] if d[1] in read else "", css)
 
 
 def unique_heading_ids(html_text: str) -> str:

@@ -296,6 +296,22 @@ def test_published_notebooks_are_the_run_the_tests_read(built_site, page_run, st
     assert "mathjax@" not in html and "cdnjs" not in html
 
 
+@pytest.mark.parametrize("stem", TUTORIAL_STEMS)
+def test_a_notebook_page_defines_the_theme_properties_it_reads_and_no_others(
+    built_site, stem
+):
+    site, _ = built_site
+    name = page_file(stem).stem
+    html = (site / "notebooks" / name / "index.html").read_text()
+    css = "".join(re.findall(r"<style[^>]*>(.*?)</style>", html, re.S))
+    defined = set(re.findall(r"(--[\w-]+)\s*:", css))
+    read = set(re.findall(r"var\(\s*(--[\w-]+)", html))
+    assert defined and defined <= read
+    # JupyterLab's own properties (the site's theme defines the --md- ones).
+    assert {p for p in read if p.startswith("--jp-")} <= defined
+    assert "base64" not in css  # the theme's icons, which no static page shows
+
+
 def site_file(site: Path, url: str) -> tuple[Path, str]:
     """The built file an address on the published site is, and its anchor."""
     path, _, anchor = url.removeprefix(SITE_URL).partition("#")
