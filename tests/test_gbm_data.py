@@ -32,6 +32,7 @@ from tutorial_code.gbm_data import (
     cleaning_report,
     data_path,
     feature_genes,
+    gene_not_in_use,
     label_smoking_status,
     load_gbm,
     select_features,
@@ -593,6 +594,16 @@ def test_suggested_genes_are_the_most_variable_columns(gbm):
     spread = gbm[gbm_data.expression_columns(gbm)].std()
     assert list(suggested.index) == list(spread.nlargest(4).index)
     assert suggested.is_monotonic_decreasing
+
+
+def test_a_gene_not_in_use_is_the_preferred_one_else_the_first_left(gbm, monkeypatch):
+    assert gene_not_in_use(gbm, prefer="EGFR") == "EGFR"
+    monkeypatch.setenv("GBM_GENES", "EGFR,PTEN")  # the preferred one is in use
+    unused = [g for g in gbm_data.expression_columns(gbm) if g not in ("EGFR", "PTEN")]
+    assert gene_not_in_use(gbm, prefer="EGFR") == unused[0]
+    only_those = gbm[["EGFR", "PTEN", *gbm_data.clinical_columns(gbm)]]
+    with pytest.raises(GBMDataError, match="already in use .*GBM_GENES"):
+        gene_not_in_use(only_those, prefer="EGFR")
 
 
 # ---------------------------------------------------------- command lines

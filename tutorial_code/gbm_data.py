@@ -560,6 +560,19 @@ def suggest_genes(gbm: pd.DataFrame, n: int = 10) -> pd.Series:
     return spread.head(n).rename("standard deviation")
 
 
+def gene_not_in_use(gbm: pd.DataFrame, prefer: str) -> str:
+    """A gene column that :func:`feature_genes` leaves out: ``prefer`` if the
+    table has it, else the table's first such column."""
+    unused = [g for g in expression_columns(gbm) if g not in feature_genes()]
+    if not unused:
+        raise GBMDataError(
+            f"Every gene column{_in_file(gbm)} is already in use "
+            f"({', '.join(feature_genes())}), so there is none to add. Set "
+            "GBM_GENES to fewer genes, or use a table with more gene columns."
+        )
+    return prefer if prefer in unused else unused[0]
+
+
 # --------------------------------------------------------------- splitting
 
 
