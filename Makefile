@@ -6,13 +6,13 @@ export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: install chromium serve build test lab lint format new-tutorial screenshots bench clean
 
-## install: create .venv and install the pinned requirements (only when they changed)
+## install: create .venv and install the pinned requirements (again when they or this recipe changed)
 install: $(VENV)/.installed
 # JupyterLab brings rfc3987-syntax, an optional format check of jsonschema that
 # nothing here uses. Python 3.11 imports it very slowly at the call depth where
 # MkDocs loads mkdocs-jupyter (CPython issue gh-142183): seconds at the start of
 # every build and serve. Without it, jsonschema skips that one check.
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
