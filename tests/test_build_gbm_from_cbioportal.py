@@ -1,6 +1,7 @@
 """Tests of the cBioPortal builder on small fixture files in the study's format."""
 
 import inspect
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -264,3 +265,9 @@ def test_the_whole_site_builds_strictly_from_a_realistic_table(realistic, tmp_pa
     assert result.returncode == 0, result.stderr[-4000:]
     page = (tmp_path / "site" / "01_gbm_data" / "index.html").read_text()
     assert "3 feature genes: EGFR, PTEN, TP53" in page
+    # The generator's numbers say nothing about a real table: none are printed.
+    regression = (tmp_path / "site" / "03_linear_regression" / "index.html").read_text()
+    printed = "".join(
+        re.findall(r'<div class="admonition output">(.*?)</code>', regression, re.S)
+    )
+    assert "R² ceiling: unknown" in printed and "from the generator" not in printed

@@ -170,6 +170,20 @@ def test_ceiling_refuses_genes_the_generator_never_made():
         synth.bayes_accuracy(["LINC00159", "NOT_A_GENE"])
 
 
+def test_the_generator_describes_only_the_shipped_table_on_its_own_genes(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("GBM_DATA", raising=False)
+    assert synth.generated(["EGFR", "LINC00159"])
+    assert not synth.generated(["EGFR", "NOT_A_GENE"])
+    assert synth.known_ceiling(["EGFR", "NOT_A_GENE"]) is None
+    copy = tmp_path / "copy.csv"  # the same rows, but a table of the user's
+    copy.write_bytes(synth.DEFAULT_OUT.read_bytes())
+    monkeypatch.setenv("GBM_DATA", str(copy))
+    assert not synth.generated(["EGFR", "LINC00159"])
+    assert synth.known_ceiling(["EGFR", "LINC00159"]) is None
+
+
 def test_ceiling_cli_prints_it():
     result = subprocess.run(
         [sys.executable, "-m", "tutorial_code.make_synthetic_gbm", "--ceiling"],

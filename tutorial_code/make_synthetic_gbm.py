@@ -280,16 +280,20 @@ def bayes_accuracy(
     return float(right.mean()), float(right.std() / np.sqrt(n_draws))
 
 
-def known_ceiling(genes: list[str]) -> float | None:
-    """The ceiling of the table the tutorials read, when it is the shipped
-    synthetic one and the genes are the generator's; None otherwise: nobody
-    knows the generator of real data."""
+def generated(genes) -> bool:
+    """Whether the generator describes the tutorials' data on `genes`: the table
+    they read is the shipped synthetic one and the genes are the generator's.
+    Nobody knows the generator of real data."""
     from tutorial_code.data_paths import SHIPPED_DATA, data_path
 
     shipped = data_path().resolve() == SHIPPED_DATA.resolve()
-    if not shipped or any(gene not in GENES for gene in genes):
-        return None
-    return bayes_accuracy(genes)[0]
+    return shipped and all(gene in GENES for gene in genes)
+
+
+def known_ceiling(genes: list[str]) -> float | None:
+    """The ceiling of the table the tutorials read, when the generator
+    describes it (see `generated`); None otherwise."""
+    return bayes_accuracy(genes)[0] if generated(genes) else None
 
 
 def show_ceiling() -> None:
