@@ -58,8 +58,8 @@ class Inputs:
 
 def read_inputs(root: Path = ROOT) -> Inputs:
     """The data and genes of this build. A data path that is missing, a
-    directory or unreadable still gets a key: the page run then fails in the
-    loader, with the loader's own message."""
+    directory or unreadable, or a malformed gene list, still gets a key: the
+    page run then fails in the tutorials' code, with its own message."""
     rules = _data_paths_module(root)
     if rules is None:  # a project without data
         return Inputs("", "<none>", (), False, False)
@@ -69,10 +69,14 @@ def read_inputs(root: Path = ROOT) -> Inputs:
             digest = hashlib.file_digest(data, "sha256").hexdigest()
     except OSError as exc:
         digest = f"<unreadable: {type(exc).__name__}>"
+    try:
+        genes = tuple(rules.feature_genes())
+    except ValueError:  # the tutorials' GBMDataError
+        return Inputs(str(path), digest, ("<malformed>",), True, True)
     return Inputs(
         str(path),
         digest,
-        tuple(rules.feature_genes()),
+        genes,
         rules.genes_setting() is not None,
         rules.custom_inputs() is not None,
     )

@@ -142,6 +142,17 @@ def test_a_data_path_that_cannot_be_read_still_gets_a_key(project, monkeypatch, 
         run(project, "02_second")
 
 
+@pytest.mark.parametrize("genes", ["EGFR,,PTEN", "EGFR,EGFR", "EGFR"])
+def test_a_malformed_gene_list_still_gets_a_key(monkeypatch, genes):
+    """The build goes on to the first page, which stops with the tutorials'
+    own message about GBM_GENES (tested in test_site)."""
+    monkeypatch.setenv("GBM_GENES", genes)
+    inputs = cache.read_inputs(ROOT)
+    assert inputs.genes == ("<malformed>",) and inputs.custom
+    monkeypatch.delenv("GBM_GENES")
+    assert cache.read_inputs(ROOT).digest != inputs.digest
+
+
 @pytest.mark.parametrize(
     "damage",
     [

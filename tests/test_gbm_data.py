@@ -569,6 +569,7 @@ def test_gbm_genes_sets_the_feature_genes(monkeypatch, labelled):
         ("EGFR,,PTEN", "has an empty entry"),
         ("EGFR,PTEN,", "has an empty entry"),
         ("EGFR,PTEN,EGFR", "names EGFR more than once"),
+        ("EGFR", "names one gene: the tutorials need at least two"),
     ],
 )
 def test_a_malformed_gene_list_is_an_error(monkeypatch, value, expected):

@@ -257,6 +257,15 @@ def test_unusable_data_stops_the_build_with_the_tutorials_message_then_good_data
     assert "02_second.md: reused cached run" in again.stderr
 
 
+def test_a_malformed_gene_list_stops_the_build_with_the_tutorials_message(tmp_path):
+    result = build_site(ROOT, tmp_path / "site", env={"GBM_GENES": "EGFR"}).result()
+    assert result.returncode != 0
+    assert "GBM_GENES) names one gene: the tutorials need at least two" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
 def test_two_builds_on_other_data_at_once_both_succeed_and_say_so(tiny_project):
     tables = {}
     for name, rows in (("small", 1), ("large", 5)):

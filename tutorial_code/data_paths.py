@@ -59,7 +59,14 @@ def genes_setting() -> list[str] | None:
     value = os.environ.get(GENES_ENV_VAR, "")
     if not value.strip():
         return None
-    return parse_genes(value, f"from ${GENES_ENV_VAR}")
+    genes = parse_genes(value, f"from ${GENES_ENV_VAR}")
+    if len(genes) < 2:
+        raise GBMDataError(
+            f"The gene list {value!r} (from ${GENES_ENV_VAR}) names one gene: the "
+            "tutorials need at least two (the regression predicts one gene from "
+            f"the others). Name more, e.g. {GENES_ENV_VAR}={genes[0]},PTEN,TP53."
+        )
+    return genes
 
 
 def feature_genes() -> list[str]:
