@@ -38,6 +38,12 @@ def stem_of(page: Path) -> str:
 TUTORIAL_STEMS = [stem_of(p) for p in TUTORIAL_PAGES]
 
 
+def output_of(run, section: str) -> str:
+    """What one section of a page run printed."""
+    (cell,) = [c for c in run.cells if c.section.name == section]
+    return cell.stdout
+
+
 def page_file(stem: str) -> Path:
     """docs/NN_<stem>.md for a tutorial stem."""
     matches = sorted(DOCS.glob(f"[0-9][0-9]_{stem}.md"))

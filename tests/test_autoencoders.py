@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from conftest import output_of
 from torch import nn
 
 from tutorial_code.autoencoders import (
@@ -289,11 +290,6 @@ def test_claim_heads_one_sample_below_ceiling(page):
 
 
 # ------------------------------------------------------------------ exercises
-
-
-def output_of(run, section: str) -> str:
-    (cell,) = [c for c in run.cells if c.section.name == section]
-    return cell.stdout
 
 
 def test_claim_weight_counts(page_run, page):

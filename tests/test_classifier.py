@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import output_of
 from torch import nn
 
 from tutorial_code.classifier import (
@@ -418,12 +419,6 @@ def test_claim_medians_near_ceiling(page):
 
 
 # ------------------------------------------------------------------ exercises
-
-
-def output_of(run, section: str) -> str:
-    """What one section of the page printed."""
-    (cell,) = [c for c in run.cells if c.section.name == section]
-    return cell.stdout
 
 
 def test_solutions_leave_the_page_namespace_alone(page):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import page_file
+from conftest import output_of, page_file
 from gbm_tables import write_project_table
 
 from hooks.tutorials import ROOT, run_page
@@ -757,11 +757,6 @@ def test_claim_ceiling_about_78_percent(page_run):
 
 
 # ------------------------------------------------------------------ exercises
-
-
-def output_of(run, section: str) -> str:
-    (cell,) = [c for c in run.cells if c.section.name == section]
-    return cell.stdout
 
 
 def test_claim_count_by_hand_matches(page_run):

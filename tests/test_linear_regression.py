@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import output_of
 
 from hooks.tutorials import ROOT
 from tutorial_code import linear_regression as lr
@@ -27,12 +28,6 @@ def ns(run):
 @pytest.fixture(scope="module")
 def labelled():
     return label_smoking_status(load_gbm())
-
-
-def output_of(run, section: str) -> str:
-    """What one section of the page printed."""
-    (cell,) = [c for c in run.cells if c.section.name == section]
-    return cell.stdout
 
 
 def toy_data(n=200, noise=0.1, seed=0):

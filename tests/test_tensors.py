@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import output_of
 
 from tutorial_code import tensors
 from tutorial_code.make_synthetic_gbm import SMOKING_EFFECT_SD
@@ -20,12 +21,6 @@ def run(page_run):
 @pytest.fixture(scope="module")
 def ns(run):
     return run.namespace
-
-
-def output_of(run, section: str) -> str:
-    """What one section of the page printed."""
-    (cell,) = [c for c in run.cells if c.section.name == section]
-    return cell.stdout
 
 
 # ------------------------------------------------------------------ functions

@@ -7,6 +7,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from conftest import output_of
 from torch.distributions import Normal, kl_divergence
 
 from hooks.tutorials import ROOT
@@ -372,11 +373,6 @@ def test_claim_vae_head_below_ceiling(page):
 
 
 # ------------------------------------------------------------------ exercises
-
-
-def output_of(run, section: str) -> str:
-    (cell,) = [c for c in run.cells if c.section.name == section]
-    return cell.stdout
 
 
 def test_page_ends_with_next_steps():
