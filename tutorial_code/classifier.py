@@ -17,6 +17,8 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from tutorial_code.evaluation import (
+    by_split,
+    describe_ceiling,
     describe_head_to_head,
     evaluate_repeatedly,
     logistic_regression,
@@ -493,15 +495,9 @@ def main():
     # --8<-- [start:ceiling]
     # The best accuracy the synthetic generator allows (see the data page).
     ceiling = known_ceiling(genes)  # None unless the synthetic table
-    split_accuracy = results.pivot(
-        index="split",
-        columns="model",
-        values="accuracy",
-    )
-    if ceiling is None:
-        print("ceiling: unknown, as for any real table")
-    else:
-        print(f"ceiling (Bayes classifier):  {ceiling:.3f}")
+    split_accuracy = by_split(results)
+    print(describe_ceiling(ceiling))
+    if ceiling is not None:
         for name in ("logistic regression", "MLP"):
             at_or_above = int((split_accuracy[name] >= ceiling).sum())
             print(

@@ -181,9 +181,14 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def by_split(results: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
+    """One row per split, one column per model: the metric's test values."""
+    return results.pivot(index="split", columns="model", values=metric)
+
+
 def head_to_head(results, a: str, b: str, metric="accuracy") -> dict:
     """In how many splits model a scores above, equal to and below b."""
-    wide = results.pivot(index="split", columns="model", values=metric)
+    wide = by_split(results, metric)
     diff = (wide[a] - wide[b]).to_numpy()
     tied = np.isclose(diff, 0)
     return {
@@ -203,6 +208,14 @@ def describe_head_to_head(results, a: str, b: str) -> str:
     )
 
 
+def describe_ceiling(ceiling: float | None) -> str:
+    """One printed line: the best accuracy any model could reach, where the
+    data's generator is known (None: a real table)."""
+    if ceiling is None:
+        return "ceiling: unknown, as for any real table"
+    return f"ceiling (Bayes classifier): {ceiling:.3f}"
+
+
 # --8<-- [end:summarise]
 
 
@@ -211,8 +224,7 @@ def paired_figure(results, title: str, metric="accuracy") -> go.Figure:
     """One line per split joining its models' scores, so each line
     shows which model did better on the same test samples."""
     models = list(dict.fromkeys(results["model"]))
-    wide = results.pivot(index="split", columns="model", values=metric)
-    wide = wide[models]
+    wide = by_split(results, metric)[models]
     n = len(wide)
     fig = go.Figure()
     for k, (split, row) in enumerate(wide.iterrows()):

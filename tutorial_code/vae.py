@@ -40,6 +40,8 @@ from tutorial_code.classifier import (
     train_many,
 )
 from tutorial_code.evaluation import (
+    by_split,
+    describe_ceiling,
     describe_head_to_head,
     evaluate_repeatedly,
     logistic_regression,
@@ -510,15 +512,8 @@ def main():
     )
     fig.show()
     ceiling = known_ceiling(genes)  # None unless the synthetic table
-    split_accuracy = results.pivot(
-        index="split",
-        columns="model",
-        values="accuracy",
-    )
-    if ceiling is None:
-        print("ceiling: unknown, as for any real table")
-    else:
-        print(f"ceiling (Bayes classifier): {ceiling:.3f}")
+    split_accuracy = by_split(results)
+    print(describe_ceiling(ceiling))
     print(split_accuracy.median().round(3).to_string())
     # --8<-- [end:paired_plot]
 
