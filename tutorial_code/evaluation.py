@@ -181,7 +181,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def by_split(results: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
+def by_split(results: pd.DataFrame, metric="accuracy") -> pd.DataFrame:
     """One row per split, one column per model: the metric's test values."""
     return results.pivot(index="split", columns="model", values=metric)
 
