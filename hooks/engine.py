@@ -1,9 +1,9 @@
 """One build's tutorial pages: collect each page's sections, compute its key,
 reuse the cached run or run the page, and hand back its outputs and figures.
 
-Stale pages run side by side in fresh processes forked from a server that has
-imported the tutorials' libraries once (multiprocessing's forkserver, one page
-per process). The design is described on docs/how_it_is_built.md; this module
+Stale pages run side by side, each in a fresh process forked from a server
+that has imported the tutorials' libraries once (multiprocessing's
+forkserver). The design is described on docs/how_it_is_built.md; this module
 knows nothing of MkDocs (the adapter is hooks/site_hooks.py).
 
 As a command, it writes every tutorial's notebooks (full and learner) into a
@@ -23,12 +23,12 @@ import ast
 import atexit
 import multiprocessing
 import os
+import queue
+import signal
 import sys
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import yaml
@@ -119,12 +119,15 @@ class Build:
         # One folder per data and genes: builds on other data never overwrite these.
         self.notebook_dir = root / NOTEBOOK_DIR / folder
         self.jobs = {page: self._plan(page) for page in pages}
-        self._pool: ProcessPoolExecutor | None = None
+        self._processes: set = set()  # the pages' processes still running
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._stopping = False
         # In the order given, which is the order the pages are rendered (and
         # waited for) in: the site's renderer works on each page as its run is in.
         stale = [job for job in self.jobs.values() if job.run is None and job.key]
         if stale and self.workers:
-            self._start_pool(stale)
+            self._start_workers(stale)
 
     def _plan(self, page: Path) -> PageJob:
         job = PageJob(page)
@@ -140,36 +143,75 @@ class Build:
 
     # -------------------------------------------------------------- workers
 
-    def _start_pool(self, stale: list[PageJob]) -> None:
-        context = multiprocessing.get_context("forkserver")
+    def _start_workers(self, stale: list[PageJob]) -> None:
+        """Threads that each start a page's process, wait for its result and
+        take the next page, until none is left: at most `workers` at once.
+        Starting a process waits for the server's imports: not on the build's
+        time."""
+        self._context = multiprocessing.get_context("forkserver")
         # Read once, when the server starts (the first build of this process).
         os.environ[PRELOAD_ENV] = ",".join(third_party_imports(self.root))
         # The build's entry script and this module too: else every worker
         # process would import them again before its page could start.
-        context.set_forkserver_preload(
+        self._context.set_forkserver_preload(
             ["__main__", "hooks.worker_server", "hooks.engine"]
         )
-        self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=context, max_tasks_per_child=1
-        )
-        # After Ctrl-C, stop the pages still running (and before Python tears down
-        # the modules the pool needs to stop cleanly).
-        atexit.register(self.close, cancel=True)
+        todo: queue.SimpleQueue = queue.SimpleQueue()
         for job in stale:
             job.future = Future()
-        # Starting a worker waits for the server's imports: not on the build's time.
-        threading.Thread(target=self._submit, args=(stale,), daemon=True).start()
-
-    def _submit(self, stale: list[PageJob]) -> None:
+            todo.put(job)
+        # After Ctrl-C, stop the pages still running.
+        atexit.register(self.close, cancel=True)
         env = dict(os.environ)  # the server may have started with another one
-        for job in stale:
+        for _ in range(min(self.workers, len(stale))):
+            thread = threading.Thread(target=self._work, args=(todo, env), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _work(self, todo: queue.SimpleQueue, env: dict[str, str]) -> None:
+        while True:
             try:
-                done = self._pool.submit(
-                    run_in_worker, job.page, job.key, self.root, self.cache_dir, env
-                )
-                done.add_done_callback(partial(_relay, to=job.future))
-            except Exception as exc:  # the pool is shut down or broken
+                job = todo.get_nowait()
+            except queue.Empty:
+                return
+            if not job.future.set_running_or_notify_cancel():
+                continue  # cancelled by close()
+            try:
+                job.future.set_result(self._run_in_process(job, env))
+            except BaseException as exc:
                 job.future.set_exception(exc)
+
+    def _run_in_process(self, job: PageJob, env: dict[str, str]) -> PageRun:
+        """Run one page in a process of its own; its run, or its error."""
+        receive, send = self._context.Pipe(duplex=False)
+        args = (job.page, job.key, self.root, self.cache_dir, env, send)
+        process = self._context.Process(target=run_in_worker, args=args)
+        process.start()
+        send.close()  # the child holds the other end: EOF when it dies
+        with self._lock:
+            self._processes.add(process)
+            stopping = self._stopping
+        if stopping:  # close() ran while this process started
+            process.terminate()
+        try:
+            outcome = receive.recv()
+        except EOFError:
+            outcome = None
+        finally:
+            receive.close()
+            process.join()
+            with self._lock:
+                self._processes.discard(process)
+        if outcome is None:
+            raise TutorialError(
+                f"the process running {job.page.name} stopped without a Python "
+                f"error (exit code {process.exitcode}): killed, out of memory, or "
+                f"a crash in native code. Build with {WORKERS_ENV}=0 to run the "
+                "pages inside the build and see the crash."
+            )
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     def result(self, page: Path) -> PageJob:
         """The page's job with its run, waiting for it (or running it in this
@@ -182,47 +224,49 @@ class Build:
         if job.future is None:
             job.run = run_and_save(page, job.key, self.root, self.cache_dir)
             return job
-        try:
-            job.run = job.future.result()
-        except BrokenProcessPool:
-            # A dead worker breaks the whole pool: the culprit may be a page beside.
-            raise TutorialError(
-                f"the process running {page.name} (or a page running beside it) "
-                "stopped without a Python error: killed, out of memory, or a crash "
-                f"in native code. Build with {WORKERS_ENV}=0 to run the pages "
-                "inside the build and see the crash."
-            ) from None
+        job.run = job.future.result()
         return job
 
     def close(self, cancel: bool = False) -> None:
-        """Let the worker processes go; with cancel, stop pages still running."""
-        if self._pool is None:
+        """Wait for the pages' processes; with cancel, stop them instead and
+        start no more."""
+        if not self._threads:
             return
         atexit.unregister(self.close)
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        with self._lock:
+            self._stopping = cancel
+            running = list(self._processes)
         if cancel:
-            for process in multiprocessing.active_children():
-                process.terminate()  # only the pool's workers are our children
-        self._pool = None
-
-
-def _relay(done: Future, to: Future) -> None:
-    if done.exception() is not None:
-        to.set_exception(done.exception())
-    else:
-        to.set_result(done.result())
+            for job in self.jobs.values():
+                if job.future is not None:
+                    job.future.cancel()  # the pages not started yet
+            for process in running:
+                process.terminate()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
 
 
 def run_in_worker(
-    page: Path, key: str, root: Path, cache_dir: Path, env: dict[str, str]
-) -> PageRun:
-    """In a worker process: run the page, store its entry, send back its outputs
-    (the namespace stays behind: it holds models and modules)."""
+    page: Path, key: str, root: Path, cache_dir: Path, env: dict[str, str], send
+) -> None:
+    """In a page's own process: run the page, store its entry, send back its
+    outputs (the namespace stays behind: it holds models and modules), or the
+    error that stopped it."""
+    # Ctrl-C reaches every process of the build: leave at once and quietly;
+    # the build reports it.
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
     os.environ.clear()
     os.environ.update(env)
-    run = run_and_save(page, key, root, cache_dir)
-    run.namespace = {}
-    return run
+    try:
+        run = run_and_save(page, key, root, cache_dir)
+        run.namespace = {}
+        send.send(run)
+    except TutorialError as exc:
+        send.send(exc)
+    except Exception as exc:  # a bug of the build itself: say what it was
+        send.send(TutorialError(f"{type(exc).__name__}: {exc}"))
+    send.close()
 
 
 # ------------------------------------------------------------------ notebooks

@@ -51,12 +51,12 @@ def test_stale_pages_run_and_a_warm_build_starts_no_process(
     cold = Build(tiny_project, pages(tiny_project))
     try:
         assert stdout_of(cold) == EXPECTED
-        assert (cold._pool is not None) == (workers != "0")
+        assert bool(cold._threads) == (workers != "0")
     finally:
         cold.close()
     assert len(list((tiny_project / CACHE_DIR).glob("*.json"))) == 2
     warm = Build(tiny_project, pages(tiny_project))
-    assert warm._pool is None
+    assert not warm._threads
     assert stdout_of(warm) == EXPECTED
     assert all(job.reused for job in warm.jobs.values())
 
@@ -64,7 +64,7 @@ def test_stale_pages_run_and_a_warm_build_starts_no_process(
 def test_execution_off_runs_nothing(tiny_project, monkeypatch):
     monkeypatch.setenv(engine.EXECUTE_ENV, "0")
     build = Build(tiny_project, pages(tiny_project))
-    assert build._pool is None
+    assert not build._threads
     assert all(job.run.stdout == "" for job in build.jobs.values())
     assert build.notebook_dir.name == "unexecuted"
 

@@ -215,6 +215,9 @@ def test_previous_and_next_of_a_tutorial_never_lead_to_a_notebook(built_site, pa
 
 
 def test_failing_tutorial_stops_the_build_naming_module_and_line(tiny_project):
+    """Every time, and under load: four failing builds at once beside two
+    busy processes on this machine's cores. Aborting once raced the worker
+    pool's own thread and printed a traceback under load."""
     module = tiny_project / "tutorial_code" / "first.py"
     module.write_text(
         module.read_text().replace(
@@ -222,16 +225,25 @@ def test_failing_tutorial_stops_the_build_naming_module_and_line(tiny_project):
             '    raise RuntimeError("deliberately broken")\n    print("double',
         )
     )
-    site = tiny_project / "site"
-    stale = site / "01_first" / "index.html"
+    sites = [tiny_project / f"site-{n}" for n in range(4)]
+    stale = sites[0] / "01_first" / "index.html"
     stale.parent.mkdir(parents=True)
     stale.write_text("stale page from an earlier build")
 
-    result = build_site(tiny_project, site).result()
-    assert result.returncode != 0
-    message = result.stdout + result.stderr
-    assert "tutorial_code/first.py:7: RuntimeError: deliberately broken" in message
-    assert "Traceback" not in message
+    busy = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)
+    ]
+    try:
+        results = [job.result() for job in [build_site(tiny_project, s) for s in sites]]
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    for result in results:
+        assert result.returncode != 0
+        message = result.stdout + result.stderr
+        assert "tutorial_code/first.py:7: RuntimeError: deliberately broken" in message
+        assert "Traceback" not in message, message
     assert not stale.exists(), "a failed build must not leave an old page to publish"
 
 
