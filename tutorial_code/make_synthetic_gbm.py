@@ -4,7 +4,9 @@ The file has the layout of a CSV built from cBioPortal study ``gbm_cptac_2021``
 (see ``build_gbm_from_cbioportal.py``): one row per tumour sample, expression
 columns first (log2(FPKM + 1)-like values), then clinical columns. The values
 are random draws with a small planted smoking signal, so the tutorials have
-something learnable without shipping patient data.
+something learnable without shipping patient data. Like the study's real
+export, about a quarter of the labelled samples are smokers, some samples have
+no smoking history, and a few lines are malformed.
 
 Regenerate (byte-identical) with::
 
@@ -21,8 +23,8 @@ import pandas as pd
 from scipy import stats
 
 DEFAULT_OUT = Path(__file__).parent / "data" / "gbm_data.csv"
-SEED = 2023
-N_SAMPLES = 96
+SEED = 2034
+N_SAMPLES = 99  # rows generated, malformed ones included, as in the real export
 
 # Expression columns in file order: the five tutorial features are mixed in
 # with glioma driver genes and other lncRNA/pseudogene-like names.
@@ -73,19 +75,23 @@ SHARED_FACTOR_LOADING = {
     "CHI3L1": 0.3,
 }
 
+# About a quarter smokers, as in the study's export (and most clinical cohorts).
 SMOKING_HISTORY_PROBS = {
-    "Lifelong non-smoker: Less than 100 cigarettes smoked in lifetime": 0.5,
-    "Current smoker: Includes daily and non-daily smokers": 0.2,
-    "Current reformed smoker within past 15 years": 0.15,
-    "Current reformed smoker, more than 15 years": 0.15,
+    "Lifelong non-smoker: Less than 100 cigarettes smoked in lifetime": 0.75,
+    "Current smoker: Includes daily and non-daily smokers": 0.14,
+    "Current reformed smoker within past 15 years": 0.06,
+    "Current reformed smoker, more than 15 years": 0.05,
 }
 NON_SMOKER = "Lifelong non-smoker: Less than 100 cigarettes smoked in lifetime"
 TUMOR_SITES = ["Frontal lobe", "Temporal lobe", "Parietal lobe", "Occipital lobe"]
 
-N_MISSING_SMOKING = 6
+N_MISSING_SMOKING = 8
 N_MISSING_AGE = 3
 GENE_WITH_MISSING_VALUES = "EFTUD1P1"
 N_MISSING_GENE = 2
+# Lines written cut short (their last field lost), as a broken export leaves
+# them: the loader skips them and the cleaning report names their lines.
+N_TRUNCATED_LINES = 4
 
 
 def make_patient_ids(rng: np.random.Generator, n: int) -> list[str]:
@@ -151,6 +157,9 @@ def punch_holes(rng: np.random.Generator, gbm: pd.DataFrame) -> pd.DataFrame:
     gbm.loc[no_smoking, "SMOKING_HISTORY"] = None
     gbm.loc[no_gene, GENE_WITH_MISSING_VALUES] = np.nan
     gbm.loc[no_age, "AGE"] = pd.NA
+    gbm.attrs["truncated_rows"] = sorted(
+        rng.choice(len(gbm), size=N_TRUNCATED_LINES, replace=False).tolist()
+    )
     return gbm
 
 
@@ -314,9 +323,13 @@ def show_ceiling() -> None:
 
 
 def write_csv(gbm: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """The table as CSV, with the rows in attrs["truncated_rows"] cut short."""
     # fixed line ending so the file is byte-identical on every platform
-    gbm.to_csv(out, index=False, lineterminator="\n")
+    lines = gbm.to_csv(index=False, lineterminator="\n").split("\n")
+    for row in gbm.attrs.get("truncated_rows", []):
+        lines[row + 1] = lines[row + 1].rsplit(",", 1)[0]  # line 1 is the header
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines), encoding="utf-8", newline="")
 
 
 def main(argv: list[str] | None = None) -> None:
