@@ -11,7 +11,7 @@ rounds (one of each, then again), so background load is spread evenly:
 
 cold          empty execution cache (.cache/ deleted before each run)
 warm          nothing changed since the previous build
-md edit       a sentence appended to docs/05_autoencoders.md before each run
+md edit       a sentence appended to docs/06_autoencoders.md before each run
 module edit   a comment appended to tutorial_code/autoencoders.py before each
               run (only the pages using that module should run again)
 compute       FLOOR part (a): one Python process imports the stack and runs
@@ -65,7 +65,7 @@ NOT_COPIED = (
     "screenshots",
     "results",
 )
-EDITED_PAGE = "docs/05_autoencoders.md"
+EDITED_PAGE = "docs/06_autoencoders.md"
 EDITED_MODULE = "tutorial_code/autoencoders.py"
 PAGE_LOG = re.compile(
     r"INFO\s+-\s+(?P<page>\S+\.md): (?P<what>ran|reused cached run|not executed) "

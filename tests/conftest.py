@@ -31,7 +31,7 @@ TUTORIAL_PAGES = sorted(p for p in DOCS.glob("[0-9][0-9]_*.md") if is_tutorial(p
 
 
 def stem_of(page: Path) -> str:
-    """docs/05_autoencoders.md -> autoencoders"""
+    """docs/06_autoencoders.md -> autoencoders"""
     return page.stem.split("_", 1)[1]
 
 

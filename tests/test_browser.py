@@ -88,8 +88,8 @@ def test_site_has_every_page_and_notebook(pages):
         "00_setup/",
         "01_gbm_data/",
         "04_classifier/",
-        "05_autoencoders/",
-        "06_vae/",
+        "06_autoencoders/",
+        "07_vae/",
     } <= set(pages)
     assert notebooks == [f"notebooks/{p.stem}/" for p in TUTORIAL_PAGES]
 
@@ -186,11 +186,11 @@ def test_every_formula_is_typeset(loaded):
 def test_every_figure_is_drawn_with_its_titles(loaded):
     drawn = {url: check_figures(v.page) for url, v in loaded.items()}
     autoencoders = next(
-        figs for url, figs in drawn.items() if url == "05_autoencoders/"
+        figs for url, figs in drawn.items() if url == "06_autoencoders/"
     )
     # overfitting, AE, AE head, the repeated splits
     assert len(autoencoders) == 4
-    vae = next(figs for url, figs in drawn.items() if url == "06_vae/")
+    vae = next(figs for url, figs in drawn.items() if url == "07_vae/")
     # VAE, the β sweep, latents, generated, interpolation, the repeated splits
     assert len(vae) == 6
 
@@ -212,7 +212,7 @@ def test_copy_button_copies_the_code(loaded):
 
 
 def test_figures_follow_the_dark_palette(loaded):
-    page = loaded["05_autoencoders/"].page
+    page = loaded["06_autoencoders/"].page
     set_palette(page, "default")
     light = check_figures(page)
     set_palette(page, "slate")

@@ -376,7 +376,7 @@ def test_claim_vae_head_below_ceiling(page):
 
 
 def test_page_ends_with_next_steps():
-    text = (ROOT / "docs" / "06_vae.md").read_text()
+    text = (ROOT / "docs" / "07_vae.md").read_text()
     last_heading = [line for line in text.splitlines() if line.startswith("## ")][-1]
     assert last_heading == "## Next steps"
 
