@@ -155,6 +155,8 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     out = Path(rest.pop(0)) if command == "run" else None
+    if command == "run":  # in the background of a test session: its own
+        os.nice(10)  # work goes first, these runs take the idle time
     folder = Path(tempfile.mkdtemp(prefix="fuzz-tables-"))
     results = []
     try:
