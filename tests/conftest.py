@@ -9,8 +9,9 @@
    repository (`executed_notebook`), in the background as soon as the tests
    are collected.
 
-The pages also run on generated tables (`fuzzed_tables`, tests/fuzz_pages.py),
-in two background processes started as soon as the tests are collected.
+The pages also run on generated tables (`fuzzed_tables`, tests/fuzz_pages.py,
+two processes) in the background, started as soon as the tests are collected;
+their tests run last.
 
 Tests that need a failing build or other data build a tiny project instead.
 """
@@ -114,7 +115,7 @@ class Session:
         self.build_wanted = False
         self.site_job: Job | None = None
         self.notebooks_job: Job | None = None
-        self.fuzz_jobs: list[Job] = []
+        self.fuzz_job: Job | None = None
 
     def page_run(self, stem: str):
         if self.build_wanted and self.site_job is None:
@@ -145,16 +146,12 @@ class Session:
             self.notebooks_job = Job([sys.executable, runner, out, *TUTORIAL_PAGES])
         return self.work / "notebooks"
 
-    def start_fuzz(self, parts=2):
-        """tests/fuzz_pages.py on the generated tables, `parts` processes."""
-        if not self.fuzz_jobs:
+    def start_fuzz(self):
+        """tests/fuzz_pages.py on the generated tables (two processes)."""
+        if self.fuzz_job is None:
             runner = Path(__file__).with_name("fuzz_pages.py")
-            for k in range(1, parts + 1):
-                args = [sys.executable, runner, "run", self.work / "fuzz"]
-                job = Job(
-                    [*args, "--part", f"{k}/{parts}"], env={"OMP_NUM_THREADS": "1"}
-                )
-                self.fuzz_jobs.append(job)
+            args = [sys.executable, runner, "run", self.work / "fuzz"]
+            self.fuzz_job = Job(args, env={"OMP_NUM_THREADS": "1"})
         return self.work / "fuzz"
 
 
@@ -220,12 +217,12 @@ def executed_notebook():
 
 @pytest.fixture(scope="session")
 def fuzzed_tables():
-    """{table name: every page's outcome on it} from tests/fuzz_pages.py, and
-    the runs' CompletedProcesses (the runner's own failures)."""
+    """({table name: every page's outcome on it}, the CompletedProcess of
+    tests/fuzz_pages.py, for the runner's own failures)."""
     out = _session.start_fuzz()
-    runs = [job.result() for job in _session.fuzz_jobs]
+    process = _session.fuzz_job.result()
     results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
-    return results, runs
+    return results, process
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,18 +1,17 @@
 """Run every tutorial page on the generated tables of ``gbm_tables.FUZZ_TABLES``.
 
     python tests/fuzz_pages.py report [TABLE ...]   # run, print the report
-    python tests/fuzz_pages.py run OUT_DIR [TABLE ...|--part K/N]
-                                   # run, write OUT_DIR/<table>.json
+    python tests/fuzz_pages.py run OUT [TABLE ...]  # run, write OUT/<table>.json
 
 Each table is written to a temporary folder and every page (``docs/NN_*.md``
 with code) runs on it as the build runs it (``hooks.tutorials.run_page``, no
-cache), with ``GBM_DATA`` and ``GBM_GENES`` set. A page that raises or warns
-has crashed; a page that runs reports the sentences whose checks
-(``<!-- check: ... -->``) failed or whose fill-ins (``{{ ... }}``) raised on
-that table: those the site marks "not so on this build's data" when built
-on it. The test
-``tests/test_fuzzed_tables.py`` reads the JSON files (``tests/conftest.py``
-starts ``run`` in the background as soon as the tests are collected).
+cache), with ``GBM_DATA`` and ``GBM_GENES`` set, in two processes. A page
+that raises or warns has crashed; a page that runs reports the sentences
+whose checks (``<!-- check: ... -->``) failed or whose fill-ins
+(``{{ ... }}``) raised on that table: those the site marks "not so on this
+build's data" when built on it. The test ``tests/test_fuzzed_tables.py``
+reads the JSON files (``tests/conftest.py`` starts ``run`` in the background
+as soon as the tests are collected).
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,47 +77,51 @@ def describe(table: FuzzTable) -> str:
     )
 
 
-def run_table(table: FuzzTable, folder: Path) -> dict:
-    """Every page on one table: {page: {"error", "marked", "seconds", ...}}."""
-    path = table.write(folder)
-    saved = dict(os.environ)
+def run_one(table: FuzzTable, path: Path, page: Path) -> dict:
+    """One page on one written table: {"error", "marked", "seconds", ...}."""
     os.environ.update(table.env(path))
-    pages = {}
+    forget_tutorial_modules()  # each page imports the modules afresh
+    start, cpu = time.perf_counter(), time.process_time()
     try:
-        for page in PAGES:
-            forget_tutorial_modules()  # each page imports the modules afresh
-            start, cpu = time.perf_counter(), time.process_time()
-            try:
-                run = run_page(page)
-            except TutorialError as exc:
-                result = {"error": str(exc), "marked": None}
-            else:
-                result = {"error": None, "marked": marked(run)}
-            result["seconds"] = round(time.perf_counter() - start, 2)
-            result["cpu_seconds"] = round(time.process_time() - cpu, 2)
-            pages[page.name] = result
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return {"table": table.name, "describe": describe(table), "pages": pages}
+        run = run_page(page)
+    except TutorialError as exc:
+        result = {"error": str(exc), "marked": None}
+    else:
+        result = {"error": None, "marked": marked(run)}
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    result["cpu_seconds"] = round(time.process_time() - cpu, 2)
+    return result
 
 
-def parts(n: int) -> list[list[FuzzTable]]:
-    """The tables in n groups of about equal run time (a table's time grows
-    with its samples, over a fixed cost of starting each page)."""
-    groups: list[list[FuzzTable]] = [[] for _ in range(n)]
-    cost = [0] * n
-    for table in sorted(FUZZ_TABLES, key=lambda t: -t.samples):
-        k = cost.index(min(cost))
-        groups[k].append(table)
-        cost[k] += 300 + table.samples
-    return groups
+def run_tables(tables: list[FuzzTable], folder: Path, workers: int = 2) -> list:
+    """Every page on every table, by `workers` processes that each take the
+    next (table, page) run as they finish one: the largest tables' last pages
+    (the slowest runs) first, so that the two end together. The results, per
+    table: {"table", "describe", "pages": {page: outcome}}."""
+    paths = {table.name: table.write(folder) for table in tables}
+    runs = [(table, page) for table in tables for page in PAGES]
+    runs.sort(key=lambda run: (run[0].samples, run[1].name), reverse=True)
+    with ProcessPoolExecutor(workers) as pool:
+        outcomes = {
+            (table.name, page.name): pool.submit(
+                run_one, table, paths[table.name], page
+            )
+            for table, page in runs
+        }
+        return [
+            {
+                "table": table.name,
+                "describe": describe(table),
+                "pages": {
+                    page.name: outcomes[table.name, page.name].result()
+                    for page in PAGES
+                },
+            }
+            for table in tables
+        ]
 
 
 def chosen(names: list[str]) -> list[FuzzTable]:
-    if names[:1] == ["--part"]:
-        k, n = map(int, names[1].split("/"))
-        return parts(n)[k - 1]
     known = {t.name: t for t in FUZZ_TABLES}
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -155,19 +159,16 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     out = Path(rest.pop(0)) if command == "run" else None
-    if command == "run":  # in the background of a test session: its own
-        os.nice(10)  # work goes first, these runs take the idle time
     folder = Path(tempfile.mkdtemp(prefix="fuzz-tables-"))
-    results = []
     try:
-        for table in chosen(rest):
-            result = run_table(table, folder)
-            results.append(result)
-            if out is not None:
-                out.mkdir(parents=True, exist_ok=True)
-                (out / f"{table.name}.json").write_text(json.dumps(result, indent=1))
+        results = run_tables(chosen(rest), folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for result in results:
+            path = out / f"{result['table']}.json"
+            path.write_text(json.dumps(result, indent=1))
     if command == "report":
         print(report(results))
     return 0
