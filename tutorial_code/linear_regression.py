@@ -197,13 +197,13 @@ def loss_curves(curves: dict, title: str, log_y: bool = False):
 
 # --8<-- [start:polynomials]
 def noisy_points(rng, n: int):
-    """n points x in [-1, 1] of the curve y = sin(3x), with noise added to y."""
+    """n points x in [-1, 1] of the curve y = sin(3x), noise added to y."""
     x = np.sort(rng.uniform(-1, 1, n))
     return x, np.sin(3 * x) + rng.normal(0, 0.25, n)
 
 
 def fit_polynomial(points, degree: int):
-    """The polynomial of that degree with the least squared error on points."""
+    """The polynomial of that degree closest to the points."""
     x, y = points
     return np.polynomial.Polynomial.fit(x, y, degree)
 
@@ -220,9 +220,14 @@ def mean_squared_error(curve, points) -> float:
 def overfitting_figure(training, new, curves: dict) -> go.Figure:
     """The training and new points, and each named fitted curve."""
     fig = go.Figure()
-    fig.add_scatter(x=training[0], y=training[1], mode="markers", name="training")
+    x, y = training
+    fig.add_scatter(x=x, y=y, mode="markers", name="training")
     fig.add_scatter(
-        x=new[0], y=new[1], mode="markers", name="new", marker_symbol="circle-open"
+        x=new[0],
+        y=new[1],
+        mode="markers",
+        name="new",
+        marker_symbol="circle-open",
     )
     grid = np.linspace(-1, 1, 200)
     for name, curve in curves.items():
