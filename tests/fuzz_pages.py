@@ -144,12 +144,15 @@ def report(results: list[dict]) -> str:
             elif not outcome["marked"]:
                 lines.append(head + "ran, no sentence marked")
             else:
-                lines.append(head + f"ran, {len(outcome['marked'])} marked:")
+                by_sentence: dict[str, list[str]] = {}
                 for mark in outcome["marked"]:
                     sentence = " ".join(mark["sentence"].split())
+                    why = f"{mark['kind']} {mark['expression']}"
+                    by_sentence.setdefault(sentence, []).append(why)
+                lines.append(head + f"ran, {len(by_sentence)} sentence(s) marked:")
+                for sentence, whys in by_sentence.items():
                     lines.append(f"    - {sentence}")
-                    why = mark["error"] or "false"
-                    lines.append(f"      [{mark['kind']} {mark['expression']}: {why}]")
+                    lines.append(f"      [{'; '.join(whys)}]")
     return "\n".join(lines)
 
 
