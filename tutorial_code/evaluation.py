@@ -172,7 +172,10 @@ def evaluate_repeatedly(models: dict, splits: list) -> pd.DataFrame:
         for name, fit_predict in models.items():
             y_pred = fit_predict(split, seed=k)
             scores = label_metrics(split.y_test.numpy(), y_pred)
-            sizes = {"n_train": len(split.y_train), "n_test": len(split.y_test)}
+            sizes = {
+                "n_train": len(split.y_train),
+                "n_test": len(split.y_test),
+            }
             rows.append({"split": k, "model": name, **scores, **sizes})
     return pd.DataFrame(rows)
 
@@ -226,7 +229,8 @@ def paired_difference(
     difference = wide[a] - wide[b]
     k = len(difference)
     sizes = results.groupby("split")[["n_test", "n_train"]].first()
-    overlap = (sizes["n_test"] / sizes["n_train"]).mean() if corrected else 0
+    ratio = (sizes["n_test"] / sizes["n_train"]).mean()
+    overlap = ratio if corrected else 0
     se = np.sqrt((1 / k + overlap) * difference.var())
     half = stats.t.ppf(0.975, k - 1) * se
     mean = difference.mean()
@@ -238,7 +242,8 @@ def paired_differences(results, pairs, metrics=METRICS) -> pd.DataFrame:
     rows = {}
     for a, b in pairs:
         for metric in metrics:
-            rows[(f"{a} - {b}", metric)] = paired_difference(results, a, b, metric)
+            name = f"{a} - {b}"
+            rows[name, metric] = paired_difference(results, a, b, metric)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.names = ["difference", "metric"]
     table["verdict"] = [verdict(row) for _, row in table.iterrows()]
@@ -271,6 +276,10 @@ def head_to_head(results, a: str, b: str, metric="accuracy") -> dict:
     }
 
 
+# --8<-- [end:head_to_head]
+
+
+# --8<-- [start:describe_head_to_head]
 def describe_head_to_head(results, a: str, b: str, metric="accuracy") -> str:
     """One printed line: how often a's test metric beats b's."""
     n = results["split"].nunique()
@@ -281,7 +290,7 @@ def describe_head_to_head(results, a: str, b: str, metric="accuracy") -> str:
     )
 
 
-# --8<-- [end:head_to_head]
+# --8<-- [end:describe_head_to_head]
 
 
 # --8<-- [start:describe_ceiling]
@@ -579,7 +588,11 @@ def main():
     # --8<-- [end:balanced_plot]
 
     # --8<-- [start:solution_class_weights]
-    weighted_mlp, _ = train_mlp(split, loss_fn=class_weighted_loss, record=False)
+    weighted_mlp, _ = train_mlp(
+        split,
+        loss_fn=class_weighted_loss,
+        record=False,
+    )
     weighted_pred = predict(weighted_mlp, split.X_test)
     one_split = pd.DataFrame(
         {
@@ -593,8 +606,13 @@ def main():
         "MLP, class weights": mlps_on(splits, loss_fn=class_weighted_loss),
     }
     weighted_results = evaluate_repeatedly(weighted, splits)
-    weighting = paired_differences(weighted_results, [("MLP, class weights", "MLP")])
+    pair = ("MLP, class weights", "MLP")
+    weighting = paired_differences(weighted_results, [pair])
     print(weighting.round(3).to_string())
+    weighted_counts = {}  # in how many splits higher, equal, lower
+    for metric in ("recall", "precision"):
+        weighted_counts[metric] = head_to_head(weighted_results, *pair, metric)
+        print(metric, weighted_counts[metric])
     # --8<-- [end:solution_class_weights]
 
     # --8<-- [start:solution_threshold]
@@ -608,8 +626,13 @@ def main():
 
     thresholds = {"MLP": mlp_on_splits, "MLP, threshold": mlp_at_prevalence}
     threshold_results = evaluate_repeatedly(thresholds, splits)
-    lowered = paired_differences(threshold_results, [("MLP, threshold", "MLP")])
+    pair = ("MLP, threshold", "MLP")
+    lowered = paired_differences(threshold_results, [pair])
     print(lowered.round(3).to_string())
+    lowered_counts = {}  # in how many splits higher, equal, lower
+    for metric in ("recall", "precision"):
+        lowered_counts[metric] = head_to_head(threshold_results, *pair, metric)
+        print(metric, lowered_counts[metric])
     # --8<-- [end:solution_threshold]
 
 
