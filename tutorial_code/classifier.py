@@ -16,6 +16,7 @@ from tutorial_code.gbm_data import (
     load_gbm,
     run_as_script,
     select_features,
+    split_and_scale,
 )
 
 # --8<-- [end:imports]
@@ -25,11 +26,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 # --8<-- [end:imports_figures]
-# isort: split
-# --8<-- [start:imports_split]
-from tutorial_code.gbm_data import split_and_scale
-
-# --8<-- [end:imports_split]
 # isort: split
 # --8<-- [start:imports_torch]
 import torch
@@ -57,7 +53,7 @@ THRESHOLD = 0.5  # call a sample a smoker when P(smoker) > THRESHOLD
 # --8<-- [end:settings]
 
 
-# --8<-- [start:plot_sample]
+# --8<-- [start:pair_figure]
 MAX_POINTS = 2000  # scatter plots draw at most this many samples
 
 
@@ -71,10 +67,6 @@ def plot_sample(frame: pd.DataFrame, by: str, cap: int = MAX_POINTS):
     return groups.sample(frac=share, random_state=0), True
 
 
-# --8<-- [end:plot_sample]
-
-
-# --8<-- [start:pair_figure]
 PAIR_PLOT_POINTS = 400  # each panel draws every point again: keep it light
 COLOURS = {"non-smoker": "#3f6fd8", "smoker": "#e8702a"}
 
