@@ -504,6 +504,14 @@ def test_claim_ceiling_close_to_majority(page, two_hundred):
     assert means[["logistic regression", "MLP"]].max() < ceiling
 
 
+def test_claim_room_below_the_balanced_ceiling(page, two_hundred):
+    ceiling = page["balanced_ceiling"]
+    assert ceiling == pytest.approx(bayes_accuracy(feature_genes(), prior=0.5)[0])
+    means = summarise(two_hundred)["balanced_accuracy"]
+    assert means.drop("majority class").max() < ceiling - 0.05
+    assert means["majority class"] == 0.5
+
+
 def assert_trades_precision_for_recall(results, model):
     """Recall never lower than the plain MLP's, precision lower far more
     often than higher."""
