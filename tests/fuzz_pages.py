@@ -7,9 +7,10 @@
 Each table is written to a temporary folder and every page (``docs/NN_*.md``
 with code) runs on it as the build runs it (``hooks.tutorials.run_page``, no
 cache), with ``GBM_DATA`` and ``GBM_GENES`` set. A page that raises or warns
-has crashed; a page that runs reports the results sentences whose checks
-(``<!-- check: ... -->``) failed on that table: they are the sentences the
-site marks "not so on this build's data" when built on it. The test
+has crashed; a page that runs reports the sentences whose checks
+(``<!-- check: ... -->``) failed or whose fill-ins (``{{ ... }}``) raised on
+that table: those the site marks "not so on this build's data" when built
+on it. The test
 ``tests/test_fuzzed_tables.py`` reads the JSON files (``tests/conftest.py``
 starts ``run`` in the background as soon as the tests are collected).
 """
@@ -39,24 +40,24 @@ from hooks.tutorials import (  # noqa: E402
 PAGES = sorted(p for p in (ROOT / "docs").glob("[0-9][0-9]_*.md") if is_tutorial(p))
 
 
-def failed_checks(run) -> list[dict] | None:
-    """The run's checks that did not hold, as {"sentence", "expression",
-    "error"}; None while the engine records no checks (PageRun.checks)."""
-    checks = getattr(run, "checks", None)
-    if checks is None:
+def marked(run) -> list[dict] | None:
+    """What the site marks on this run, "not so on this build's data": the
+    checks that failed and the fill-ins that raised (PageRun.results), as
+    {"kind", "sentence", "expression", "error"}; None while the engine records
+    no results."""
+    results = getattr(run, "results", None)
+    if results is None:
         return None
-    failed = []
-    for check in checks:
-        if getattr(check, "passed", getattr(check, "ok", True)):
-            continue
-        failed.append(
-            {
-                "sentence": str(getattr(check, "sentence", "")),
-                "expression": str(getattr(check, "expression", "")),
-                "error": str(getattr(check, "error", "") or ""),
-            }
-        )
-    return failed
+    return [
+        {
+            "kind": result.kind,
+            "sentence": result.sentence,
+            "expression": result.expression,
+            "error": result.error,
+        }
+        for result in results
+        if result.passed is False
+    ]
 
 
 def describe(table: FuzzTable) -> str:
@@ -77,7 +78,7 @@ def describe(table: FuzzTable) -> str:
 
 
 def run_table(table: FuzzTable, folder: Path) -> dict:
-    """Every page on one table: {page: {"error", "seconds", "failed_checks"}}."""
+    """Every page on one table: {page: {"error", "marked", "seconds", ...}}."""
     path = table.write(folder)
     saved = dict(os.environ)
     os.environ.update(table.env(path))
@@ -89,9 +90,9 @@ def run_table(table: FuzzTable, folder: Path) -> dict:
             try:
                 run = run_page(page)
             except TutorialError as exc:
-                result = {"error": str(exc), "failed_checks": None}
+                result = {"error": str(exc), "marked": None}
             else:
-                result = {"error": None, "failed_checks": failed_checks(run)}
+                result = {"error": None, "marked": marked(run)}
             result["seconds"] = round(time.perf_counter() - start, 2)
             result["cpu_seconds"] = round(time.process_time() - cpu, 2)
             pages[page.name] = result
@@ -134,15 +135,17 @@ def report(results: list[dict]) -> str:
             if outcome["error"]:
                 first = outcome["error"].strip().splitlines()
                 lines.append(head + "CRASH " + " | ".join(first[:2]))
-            elif outcome["failed_checks"] is None:
+            elif outcome["marked"] is None:
                 lines.append(head + "ran (this engine records no checks yet)")
-            elif not outcome["failed_checks"]:
+            elif not outcome["marked"]:
                 lines.append(head + "ran, no sentence marked")
             else:
-                lines.append(head + f"ran, {len(outcome['failed_checks'])} marked:")
-                for check in outcome["failed_checks"]:
-                    sentence = " ".join(check["sentence"].split())
-                    lines.append(f"    - {sentence}  [{check['expression']}]")
+                lines.append(head + f"ran, {len(outcome['marked'])} marked:")
+                for mark in outcome["marked"]:
+                    sentence = " ".join(mark["sentence"].split())
+                    lines.append(f"    - {sentence}")
+                    why = mark["error"] or "false"
+                    lines.append(f"      [{mark['kind']} {mark['expression']}: {why}]")
     return "\n".join(lines)
 
 

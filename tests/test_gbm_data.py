@@ -839,7 +839,7 @@ def test_claim_generator_as_described():
 # ------------------------------------------------------------------ exercises
 
 
-def test_claim_count_by_hand_matches(page_run):
+def test_count_by_hand_matches_the_label(page_run):
     namespace = page_run("gbm_data").namespace
     counts, recorded = namespace["counts"], namespace["recorded"]
     smoker_categories = [c for c, label in SMOKING_CATEGORIES.items() if label]

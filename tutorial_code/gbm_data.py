@@ -916,8 +916,9 @@ def main() -> None:
     larger = 1 if prevalence > 0.5 else 0  # the larger class
     guess = pd.Series(larger, index=y.index)  # the same answer for everyone
     baseline_accuracy = (guess == y).mean()
-    # A class's recall: the share of its samples that the guess gets right.
-    recall = {label: (guess[y == label] == label).mean() for label in (0, 1)}
+    recall = {}  # a class's recall: the share of its samples guessed right
+    for label in (0, 1):
+        recall[label] = (guess[y == label] == label).mean()
     baseline_balanced = (recall[0] + recall[1]) / 2
     print(f"always answering {larger}: accuracy {baseline_accuracy:.1%}")
     print(f"recall of non-smokers {recall[0]:.0%}, of smokers {recall[1]:.0%}")
