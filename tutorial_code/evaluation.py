@@ -236,6 +236,7 @@ def paired_difference(
     ratio = (sizes["n_test"] / sizes["n_train"]).mean()
     overlap = ratio if corrected else 0
     se = np.sqrt((1 / k + overlap) * difference.var())
+    # 97.5 % quantile of Student's t with k - 1 degrees of freedom
     half = stats.t.ppf(0.975, k - 1) * se
     mean = difference.mean()
     return {"mean": mean, "low": mean - half, "high": mean + half}
@@ -616,11 +617,11 @@ def main():
         "MLP, class weights": mlps_on(splits, loss_fn=class_weighted_loss),
     }
     weighted_results = evaluate_repeatedly(weighted, splits)
-    pair = ("MLP, class weights", "MLP")
+    pair = ("MLP, class weights", "MLP")  # a and b: a - b
     weighting = paired_differences(weighted_results, [pair])
     print(weighting.round(3).to_string())
     weighted_counts = {}  # in how many splits higher, equal, lower
-    for metric in ("recall", "precision"):
+    for metric in ("recall", "precision"):  # *pair: its two names as a, b
         weighted_counts[metric] = head_to_head(weighted_results, *pair, metric)
         print(metric, weighted_counts[metric])
     # --8<-- [end:solution_class_weights]
@@ -636,7 +637,7 @@ def main():
 
     thresholds = {"MLP": mlp_on_splits, "MLP, threshold": mlp_at_prevalence}
     threshold_results = evaluate_repeatedly(thresholds, splits)
-    pair = ("MLP, threshold", "MLP")
+    pair = ("MLP, threshold", "MLP")  # a and b: a - b
     lowered = paired_differences(threshold_results, [pair])
     print(lowered.round(3).to_string())
     lowered_counts = {}  # in how many splits higher, equal, lower
