@@ -490,10 +490,10 @@ def test_claim_mlp_vs_logistic_regression_undecided(page, two_hundred):
 
 def test_claim_more_splits_narrow_only_the_plain_interval(page):
     narrowing = page["narrowing"]
-    # plain: the 1/k of the variance alone, sqrt(5) times the t quantiles
-    t_ratio = stats.t.ppf(0.975, 19) / stats.t.ppf(0.975, 99)
-    assert narrowing["plain"] == pytest.approx(math.sqrt(5) * t_ratio, rel=0.25)
-    assert narrowing["corrected"] < 1.3
+    # plain: the 1/k of the variance alone, sqrt(3) times the t quantiles
+    t_ratio = stats.t.ppf(0.975, 19) / stats.t.ppf(0.975, 59)
+    assert narrowing["plain"] == pytest.approx(math.sqrt(3) * t_ratio, rel=0.25)
+    assert narrowing["corrected"] < 1.25
 
 
 def test_claim_ceiling_close_to_majority(page, two_hundred):

@@ -554,9 +554,9 @@ def main():
         "logistic regression": logistic_regression,
         "majority class": majority_class,
     }
-    many = evaluate_repeatedly(cheap, repeated_splits(X, y, 100))
+    many = evaluate_repeatedly(cheap, repeated_splits(X, y, 60))
     widths = {}
-    for n_splits in (20, 100):
+    for n_splits in (20, 60):
         first = many[many["split"] < n_splits]  # the first n_splits splits
         for kind in ("plain", "corrected"):
             d = paired_difference(
@@ -573,11 +573,11 @@ def main():
             )
     narrowing = {}
     for kind in ("plain", "corrected"):
-        if widths[kind, 100] == 0:  # the same difference on every split
+        if widths[kind, 60] == 0:  # the same difference on every split
             print(f"{kind} interval: no spread at all")
             continue
-        narrowing[kind] = widths[kind, 20] / widths[kind, 100]
-        print(f"{kind} interval, 100 splits: {narrowing[kind]:.1f}x narrower")
+        narrowing[kind] = widths[kind, 20] / widths[kind, 60]
+        print(f"{kind} interval, 60 splits: {narrowing[kind]:.1f}x narrower")
     # --8<-- [end:solution_more_splits]
 
     # --8<-- [start:ceiling]
