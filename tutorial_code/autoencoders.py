@@ -220,6 +220,14 @@ def fit_code_classifier(
     return head, history
 
 
+def prevalence_loss(split) -> float:
+    """The test loss (binary cross-entropy) of a head that ignores its
+    input and answers the training share of smokers for every sample."""
+    p = split.y_train.mean().clamp(1e-6, 1 - 1e-6)
+    y = split.y_test
+    return -(y * p.log() + (1 - y) * (1 - p).log()).mean().item()
+
+
 # --8<-- [end:code_classifier]
 
 
@@ -313,6 +321,9 @@ def main():
         }
     ).T
     print(errors.round(3).to_string())
+    relative = errors / errors.loc["predict the mean"]  # share of its error
+    print("as a share of predicting the mean:")
+    print(relative.round(2).to_string())
     # --8<-- [end:train_autoencoder]
 
     # --8<-- [start:solution_count_weights]
@@ -326,6 +337,15 @@ def main():
     # --8<-- [start:autoencoder_loss_plot]
     fig = loss_figure(ae_history, "Autoencoder reconstruction loss vs. epoch")
     fig.show()
+    # How much each loss fell over the last 100 epochs:
+    late_drop = {
+        part: ae_history[f"{part}_loss"][-101] - ae_history[f"{part}_loss"][-1]
+        for part in ("train", "test")
+    }
+    print(
+        f"fall over the last 100 epochs: training {late_drop['train']:.3f}, "
+        f"test {late_drop['test']:.3f}"
+    )
     # --8<-- [end:autoencoder_loss_plot]
 
     # --8<-- [start:solution_code_size]
@@ -384,6 +404,9 @@ def main():
         ae_head_history, "Classifier on autoencoder codes: loss vs. epoch"
     )
     fig.show()
+    final_test_loss = ae_head_history["test_loss"][-1]
+    print(f"final test loss {final_test_loss:.3f}; answering the training")
+    print(f"share of smokers for everyone: {prevalence_loss(split):.3f}")
     # --8<-- [end:autoencoder_head]
 
     # --8<-- [start:fixed_split]
