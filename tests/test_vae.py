@@ -4,6 +4,7 @@ import copy
 import math
 from functools import partial
 
+import many_splits
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +15,7 @@ from torch.distributions import Normal, kl_divergence
 from hooks.tutorials import ROOT
 from tutorial_code.autoencoders import codes, fit_autoencoder
 from tutorial_code.classifier import set_seed, train_many
-from tutorial_code.evaluation import repeated_splits
+from tutorial_code.evaluation import paired_differences, repeated_splits
 from tutorial_code.gbm_data import (
     feature_genes,
     label_smoking_status,
@@ -380,6 +381,31 @@ def test_claim_autoencoder_codes_near_prior_scale(page_run):
         assert check["largest |code mean|"] < 1.0
         assert 0.5 < check["smallest code SD"] <= check["largest code SD"] < 2.0
         assert 0.5 < check["spread of prior draws / reconstructions"] < 1.5
+
+
+def verdicts_on_many_splits(pairs):
+    table = paired_differences(
+        many_splits.results(), pairs, ("accuracy", "balanced_accuracy")
+    )
+    return table["verdict"]
+
+
+def test_claim_vae_head_beats_majority(page):
+    page_verdict = page["differences"]["verdict"]
+    many = verdicts_on_many_splits([("VAE head", "majority class")])
+    key = ("VAE head - majority class", "balanced_accuracy")
+    assert page_verdict[key] == many[key] == "higher"
+    key = ("VAE head - majority class", "accuracy")
+    assert page_verdict[key] == many[key] == "undecided"
+
+
+def test_claim_vae_head_undecided_against_pca_and_logistic_regression(page):
+    pairs = [("VAE head", "PCA head"), ("VAE head", "logistic regression")]
+    page_verdicts = page["differences"]["verdict"].drop(
+        "VAE head - majority class", level="difference"
+    )
+    assert set(page_verdicts) == {"undecided"}
+    assert set(verdicts_on_many_splits(pairs)) == {"undecided"}
 
 
 # ------------------------------------------------------------------ helpers
