@@ -1,53 +1,123 @@
 """Classifiers: predict smoking status from a few genes with a small neural network.
 
 Also the shared toolkit for the later pages: seeding, one training loop for any
-model and loss, classification metrics, loss/metric figures and a capped sample
-for scatter plots. The repeated evaluation lives in tutorial_code/evaluation.py.
+model and loss, classification metrics, the majority-class baseline,
+loss/metric figures and a capped sample for scatter plots. How sure one can be
+of a result (intervals, paired tests, repeated splits) is the next page's
+subject: tutorial_code/evaluation.py.
 """
 
 # --8<-- [start:imports]
-from collections import defaultdict
-
-import numpy as np
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
-import torch
-from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
 
-from tutorial_code.evaluation import (
-    by_split,
-    describe_ceiling,
-    describe_head_to_head,
-    evaluate_repeatedly,
-    logistic_regression,
-    majority_class,
-    mcnemar_exact,
-    metrics_with_intervals,
-    paired_figure,
-    repeated_splits,
-    summarise,
-)
 from tutorial_code.gbm_data import (
     feature_genes,
     label_smoking_status,
     load_gbm,
     run_as_script,
     select_features,
-    split_and_scale,
 )
-from tutorial_code.make_synthetic_gbm import known_ceiling
 
 # --8<-- [end:imports]
+# isort: split
+# --8<-- [start:imports_figures]
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# --8<-- [end:imports_figures]
+# isort: split
+# --8<-- [start:imports_split]
+from tutorial_code.gbm_data import split_and_scale
+
+# --8<-- [end:imports_split]
+# isort: split
+# --8<-- [start:imports_torch]
+import torch
+from torch import nn
+
+# --8<-- [end:imports_torch]
+# isort: split
+# --8<-- [start:imports_metrics]
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+)
+
+# --8<-- [end:imports_metrics]
 
 # --8<-- [start:settings]
 SEED = 0
 HIDDEN = 64
 LEARNING_RATE = 1e-3
 EPOCHS = 300
-MAX_POINTS = 2000  # scatter plots draw at most this many samples
+THRESHOLD = 0.5  # call a sample a smoker when P(smoker) > THRESHOLD
 # --8<-- [end:settings]
+
+
+# --8<-- [start:plot_sample]
+MAX_POINTS = 2000  # scatter plots draw at most this many samples
+
+
+def plot_sample(frame: pd.DataFrame, by: str, cap: int = MAX_POINTS):
+    """At most `cap` rows, drawn in proportion from each group of `by`, so a
+    figure stays light however large the table; also says if it sampled."""
+    if len(frame) <= cap:
+        return frame, False
+    share = cap / len(frame)
+    groups = frame.groupby(by, group_keys=False)
+    return groups.sample(frac=share, random_state=0), True
+
+
+# --8<-- [end:plot_sample]
+
+
+# --8<-- [start:pair_figure]
+PAIR_PLOT_POINTS = 400  # each panel draws every point again: keep it light
+COLOURS = {"non-smoker": "#3f6fd8", "smoker": "#e8702a"}
+
+
+def pair_figure(X: pd.DataFrame, status: pd.Series, title: str) -> go.Figure:
+    """Every gene against every other gene, one point per sample, coloured
+    by status: the panels below the diagonal of a grid, one per pair."""
+    genes = list(X.columns)
+    frame = pd.concat([X, status], axis=1)
+    shown, sampled = plot_sample(frame, by=status.name, cap=PAIR_PLOT_POINTS)
+    if sampled:
+        title += f" ({len(shown)} of {len(frame)} samples)"
+    n = len(genes)
+    fig = make_subplots(rows=n - 1, cols=n - 1)
+    for row, gene_y in enumerate(genes[1:], start=1):
+        for col, gene_x in enumerate(genes[:row], start=1):
+            for group, colour in COLOURS.items():
+                points = shown[shown[status.name] == group]
+                fig.add_trace(
+                    go.Scatter(
+                        x=points[gene_x].round(2),
+                        y=points[gene_y].round(2),
+                        mode="markers",
+                        marker={"size": 4, "color": colour},
+                        name=group,
+                        legendgroup=group,
+                        showlegend=(row, col) == (1, 1),
+                    ),
+                    row=row,
+                    col=col,
+                )
+            fig.update_xaxes(title_text=gene_x, row=n - 1, col=col)
+        fig.update_yaxes(title_text=gene_y, row=row, col=1)
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        height=180 * (n - 1) + 120,
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+    )
+    return fig
+
+
+# --8<-- [end:pair_figure]
 
 
 # --8<-- [start:set_seed]
@@ -111,18 +181,17 @@ def train(
     weight_decay: float = 0.0,
     record: bool = True,
 ) -> dict[str, list[float]]:
-    """Full-batch Adam on loss_fn(model, batch): the loop written out
-    above, for any model and loss. After every step it records the
-    training and test loss, and metric(model, batch) if a metric is
-    given, under the metric's name. record=False records nothing."""
+    """Full-batch training with AdamW on loss_fn(model, batch): the loop
+    written out above, for any model and loss. After every step it
+    records the training and test loss, and metric(model, batch) if a
+    metric is given, under the metric's name. record=False records
+    nothing."""
     set_seed(seed)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.Adam(
-        trainable,
-        lr=lr,
-        weight_decay=weight_decay,
-    )
-    history = defaultdict(list)  # e.g. "test_loss": one value per epoch
+    # AdamW is Adam plus decoupled weight decay (Exercise 2); with
+    # weight_decay=0 the two take exactly the same steps.
+    optimiser = torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay)
+    history = {}  # e.g. "test_loss": one value per epoch
     for _ in range(epochs):
         model.train()
         loss = loss_fn(model, train_batch)  # forward pass and loss
@@ -135,28 +204,45 @@ def train(
         # mode) so that the two curves can be compared.
         model.eval()
         with torch.no_grad():
-            parts = (("train", train_batch), ("test", test_batch))
-            for part, batch in parts:
-                loss_value = loss_fn(model, batch).item()
-                history[f"{part}_loss"].append(loss_value)
+            for part, batch in (("train", train_batch), ("test", test_batch)):
+                scores = {"loss": loss_fn(model, batch).item()}
                 if metric is not None:
-                    name = f"{part}_{metric.__name__}"
-                    history[name].append(metric(model, batch))
-    return dict(history)
+                    scores[metric.__name__] = metric(model, batch)
+                for name, value in scores.items():
+                    history.setdefault(f"{part}_{name}", []).append(value)
+    return history
 
 
 # --8<-- [end:train]
 
 
-# --8<-- [start:predict]
-def predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
-    """0/1 predictions of a trained model (1 = smoker, when logit > 0)."""
-    model.eval()
-    with torch.no_grad():
-        return (model(x) > 0).numpy().astype(int)
+# --8<-- [start:train_mlp]
+def train_mlp(
+    split,
+    seed: int = SEED,
+    epochs: int = EPOCHS,
+    hidden: int = HIDDEN,
+    loss_fn=classification_loss,
+    **train_options,
+):
+    """Build and train the smoking-status MLP; returns (model, history).
+    train_options (lr, weight_decay, record) are passed on to train."""
+    set_seed(seed)
+    model = MLP(n_inputs=split.X_train.shape[1], hidden=hidden)
+    history = train(
+        model,
+        loss_fn,
+        train_batch=(split.X_train, split.y_train),
+        test_batch=(split.X_test, split.y_test),
+        epochs=epochs,
+        seed=seed,
+        metric=accuracy,
+        **train_options,
+    )
+    return model, history
 
 
-# --8<-- [end:predict]
+# --8<-- [end:train_mlp]
 
 
 # --8<-- [start:figures]
@@ -194,137 +280,87 @@ def loss_figure(history: dict, title: str) -> go.Figure:
 # --8<-- [end:figures]
 
 
-# --8<-- [start:train_mlp]
-def train_mlp(
-    split,
-    seed: int = SEED,
-    epochs: int = EPOCHS,
-    hidden: int = HIDDEN,
-    **train_options,
-):
-    """Build and train the smoking-status MLP; returns (model, history).
-    train_options (lr, weight_decay, record) are passed on to train."""
-    set_seed(seed)
-    model = MLP(n_inputs=split.X_train.shape[1], hidden=hidden)
-    history = train(
-        model,
-        classification_loss,
-        train_batch=(split.X_train, split.y_train),
-        test_batch=(split.X_test, split.y_test),
-        epochs=epochs,
-        seed=seed,
-        metric=accuracy,
-        **train_options,
-    )
-    return model, history
-
-
-# --8<-- [end:train_mlp]
-
-
-# --8<-- [start:mlps_on]
-def mlps_on(splits, epochs=EPOCHS, hidden=HIDDEN, lr=LEARNING_RATE):
-    """A fit_predict for evaluate_repeatedly: one MLP per split, trained
-    side by side (MLP k on split k, starting from the weights that
-    train_mlp(split, seed=k) starts from). It returns MLP k's 0/1
-    predictions for split k's test rows."""
-    mlps = []
-    for k, split in enumerate(splits):
-        set_seed(k)
-        mlps.append(MLP(n_inputs=split.X_train.shape[1], hidden=hidden))
-    batches = [(s.X_train, s.y_train) for s in splits]
-    train_many(mlps, classification_loss, batches, epochs, lr)
-
-    def fit_predict(split, seed: int) -> np.ndarray:
-        return predict(mlps[seed], split.X_test)  # trained already
-
-    return fit_predict
-
-
-# --8<-- [end:mlps_on]
-
-
-# --8<-- [start:train_many]
-def train_many(
-    models: list,
-    loss_fn,
-    batches: list,
-    epochs: int = EPOCHS,
-    lr: float = LEARNING_RATE,
-    seed: int = SEED,
-) -> torch.Tensor:
-    """`train` for many models of one architecture at once: model k on
-    batches[k]. Trains the models in place and returns every model's
-    training loss at every epoch (epochs x models), each computed just
-    before that epoch's step.
-    """
-    check_one_batch_each(models, batches)
-    set_seed(seed)  # random draws in the loss (the VAE's) are repeatable
-    # Model k's parameters become slice k of one stacked tensor each.
-    params, buffers = stack_module_state(models)
-    template = models[0]  # supplies the code; the parameters are swapped
-
-    def loss_of_one(params, buffers, batch):
-        def model(x):
-            return functional_call(template, (params, buffers), (x,))
-
-        return loss_fn(model, batch)
-
-    # vmap runs loss_of_one on slice k of the parameters and batches, for
-    # every k, in one pass; each model draws its own random numbers.
-    losses_of_all = vmap(loss_of_one, randomness="different")
-    parts = zip(*batches, strict=True)  # all inputs, all labels
-    batch = tuple(torch.stack(part) for part in parts)
-    trainable = [p for p in params.values() if p.requires_grad]
-    optimizer = torch.optim.Adam(trainable, lr=lr)
-    template.train()
-    history = torch.empty(epochs, len(models))
-    for epoch in range(epochs):
-        optimizer.zero_grad()
-        losses = losses_of_all(params, buffers, batch)
-        # Model k's loss depends only on slice k, so the gradient of the
-        # sum is every model's own gradient; Adam works element by element.
-        losses.sum().backward()
-        optimizer.step()
-        history[epoch] = losses.detach()
+# --8<-- [start:predict]
+def predict(
+    model: nn.Module, x: torch.Tensor, threshold: float = THRESHOLD
+) -> np.ndarray:
+    """0/1 predictions of a trained model: 1 (smoker) where the
+    probability sigmoid(logit) is above the threshold."""
+    model.eval()
     with torch.no_grad():
-        for k, model in enumerate(models):
-            for name, value in model.named_parameters():
-                value.copy_(params[name][k])
-    return history
+        probability = torch.sigmoid(model(x))
+    return (probability > threshold).numpy().astype(int)
 
 
-def check_one_batch_each(models: list, batches: list) -> None:
-    """train_many stacks the batches, so it needs one per model, all of
-    the same shapes."""
-    if not models or len(models) != len(batches):
-        raise ValueError(
-            f"train_many needs one training batch per model; got "
-            f"{len(models)} models and {len(batches)} batches"
-        )
-    shapes = {tuple(tuple(t.shape) for t in batch) for batch in batches}
-    if len(shapes) > 1:
-        raise ValueError(
-            "train_many needs training batches of the same shapes (splits "
-            f"of one table); got {sorted(shapes)}"
-        )
+# --8<-- [end:predict]
 
 
-# --8<-- [end:train_many]
+# --8<-- [start:majority_class]
+def majority_class(split, seed: int = 0) -> np.ndarray:
+    """The baseline: the training rows' most common class, predicted for
+    every test row. (seed is unused: every model of this series takes
+    one, and this one has nothing random.)"""
+    counts = np.bincount(split.y_train.numpy().astype(int), minlength=2)
+    return np.full(len(split.y_test), counts.argmax())
 
 
-# --8<-- [start:plot_sample]
-def plot_sample(frame: pd.DataFrame, by: str, cap: int = MAX_POINTS):
-    """At most `cap` rows, drawn in proportion from each group of `by`, so a
-    figure stays light however large the table; also says if it sampled."""
-    if len(frame) <= cap:
-        return frame, False
-    share = cap / len(frame)
-    groups = frame.groupby(by, group_keys=False)
-    return groups.sample(frac=share, random_state=0), True
+# --8<-- [end:majority_class]
 
 
-# --8<-- [end:plot_sample]
+# --8<-- [start:label_metrics]
+def label_metrics(y_true, y_pred) -> dict[str, float]:
+    """Accuracy, balanced accuracy, precision, recall and F1 of 0/1
+    predictions (1 = smoker)."""
+    y_true = np.asarray(y_true).astype(int)
+    y_pred = np.asarray(y_pred).astype(int)
+    # Precision, recall and F1 of the smokers (pos_label=1) in one call.
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, average="binary", zero_division=0
+    )
+    return {
+        "accuracy": accuracy_score(y_true, y_pred),
+        "balanced_accuracy": balanced_accuracy(y_true, y_pred),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+
+
+def balanced_accuracy(y_true, y_pred) -> float:
+    """The mean of the two classes' recalls. A test set with one class
+    only (possible on a tiny table) has one recall: the accuracy."""
+    if len(np.unique(y_true)) < 2:
+        return accuracy_score(y_true, y_pred)
+    return balanced_accuracy_score(y_true, y_pred)
+
+
+# --8<-- [end:label_metrics]
+
+
+# --8<-- [start:confusion]
+def confusion_table(y_true, y_pred) -> pd.DataFrame:
+    """Counts of true class (rows) against predicted class (columns),
+    with both classes always present, even if never predicted."""
+    counts = confusion_matrix(y_true, y_pred, labels=[0, 1])
+    names = ["non-smoker", "smoker"]
+    return pd.DataFrame(
+        counts,
+        index=pd.Index(names, name="true"),
+        columns=pd.Index(names, name="predicted"),
+    )
+
+
+# --8<-- [end:confusion]
+
+
+def __getattr__(name: str):
+    """train_many moved to tutorial_code/evaluation.py (the Evaluation page
+    shows it); importing it from here keeps working meanwhile."""
+    if name == "train_many":
+        from tutorial_code.evaluation import train_many
+
+        return train_many
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main():
@@ -340,31 +376,32 @@ def main():
     print(f"{X.shape[0]} labelled samples, {X.shape[1]} genes")
     names = {0: "non-smoker", 1: "smoker"}
     print(y.value_counts().rename(names).to_string())
+    prevalence = y.mean()  # the share of smokers
+    print(f"smokers: {prevalence:.1%} of the samples")
     # --8<-- [end:load]
+
+    # --8<-- [start:majority_share]
+    majority = int(prevalence > 0.5)  # the more common class: 1 = smoker
+    majority_share = max(prevalence, 1 - prevalence)
+    print(f"always answering {names[majority]!r}: {majority_share:.1%} right")
+    # --8<-- [end:majority_share]
 
     # --8<-- [start:pair_plot]
     status = y.map(names).rename("Smoking status")
-    shown, sampled = plot_sample(pd.concat([X, status], axis=1), by=status.name)
     title = "The feature genes, coloured by smoking status"
-    if sampled:
-        title += f" ({len(shown)} of {len(X)} samples)"
-    fig = px.scatter_matrix(
-        shown,
-        dimensions=genes,
-        color="Smoking status",
-        category_orders={"Smoking status": ["non-smoker", "smoker"]},
-        title=title,
-        template="plotly_white",
-        height=720,  # 25 panels need room
-    )
-    fig.update_traces(diagonal_visible=False, marker={"size": 4})
+    fig = pair_figure(X, status, title)
     fig.show()
+    # How far apart are the classes? Smokers' mean minus non-smokers'
+    # mean, in units of each gene's standard deviation:
+    shift = (X[y == 1].mean() - X[y == 0].mean()) / X.std()
+    print(shift.round(2).to_string())
     # --8<-- [end:pair_plot]
 
     # --8<-- [start:split]
     split = split_and_scale(X, y)
-    print("training:", tuple(split.X_train.shape))
-    print("test:    ", tuple(split.X_test.shape))
+    n_train, n_test = len(split.y_train), len(split.y_test)
+    print(f"training: {n_train} samples, {int(split.y_train.sum())} smokers")
+    print(f"test:     {n_test} samples, {int(split.y_test.sum())} smokers")
     scaled = pd.DataFrame(
         {
             "training mean": split.X_train.mean(dim=0),
@@ -395,9 +432,11 @@ def main():
     # --8<-- [end:explicit_loop]
 
     # --8<-- [start:solution_parameters]
-    for ex_name, ex_p in model.named_parameters():
-        print(f"{ex_name:<15} {str(tuple(ex_p.shape)):<8} {ex_p.numel()}")
-    print("in all:", sum(ex_p.numel() for ex_p in model.parameters()))
+    for name, parameter in model.named_parameters():
+        shape = str(tuple(parameter.shape))
+        print(f"{name:<15} {shape:<8} {parameter.numel()}")
+    n_parameters = sum(p.numel() for p in model.parameters())
+    print("in all:", n_parameters)
     # --8<-- [end:solution_parameters]
 
     # --8<-- [start:fit]
@@ -412,6 +451,12 @@ def main():
     # --8<-- [start:loss_plot]
     fig = loss_figure(mlp_history, "MLP loss vs. epoch")
     fig.show()
+    train_losses = torch.tensor(mlp_history["train_loss"])
+    test_losses = torch.tensor(mlp_history["test_loss"])
+    falls = bool((train_losses.diff() < 0).all())
+    print("training loss lower after every epoch:", falls)
+    best_epoch = int(test_losses.argmin()) + 1  # epochs count from 1
+    print(f"lowest test loss {test_losses.min():.3f}, at epoch {best_epoch}")
     # --8<-- [end:loss_plot]
 
     # --8<-- [start:metric_plot]
@@ -425,102 +470,72 @@ def main():
     # --8<-- [end:metric_plot]
 
     # --8<-- [start:solution_weight_decay]
-    ex_mlp, ex_history = train_mlp(split, weight_decay=0.1)
-    ex_runs = {"no weight decay": (mlp, mlp_history)}
-    ex_runs["weight decay 0.1"] = (ex_mlp, ex_history)
-    for ex_name, (ex_model, ex_h) in ex_runs.items():
-        ex_sq = sum(
-            (ex_p**2).sum().item()
-            for ex_n, ex_p in ex_model.named_parameters()
-            if ex_n.endswith("weight")
+    decayed, decayed_history = train_mlp(split, weight_decay=1.0)
+    runs = {
+        "no weight decay": (mlp, mlp_history),
+        "weight decay 1": (decayed, decayed_history),
+    }
+    rows = {}
+    for name, (trained, history) in runs.items():
+        squared = sum(
+            (parameter**2).sum().item()
+            for parameter_name, parameter in trained.named_parameters()
+            if parameter_name.endswith("weight")
         )
-        print(
-            f"{ex_name:<17} training loss {ex_h['train_loss'][-1]:.3f}, "
-            f"test loss {ex_h['test_loss'][-1]:.3f}, "
-            f"sum of squared weights {ex_sq:.1f}"
-        )
+        train_loss = history["train_loss"][-1]
+        test_loss = history["test_loss"][-1]
+        rows[name] = {
+            "training loss": train_loss,
+            "test loss": test_loss,
+            "gap": test_loss - train_loss,
+            "squared weights": squared,
+        }
+    decay_table = pd.DataFrame(rows).T
+    print(decay_table.round(3).to_string())
     # --8<-- [end:solution_weight_decay]
 
     # --8<-- [start:evaluate]
     mlp_pred = predict(mlp, split.X_test)
-    mlp_table = metrics_with_intervals(split.y_test, mlp_pred)
-    print(mlp_table.round(3).to_string(na_rep=""))
+    majority_pred = majority_class(split)
+    y_test = split.y_test.numpy()
+    scores = pd.DataFrame(
+        {
+            "MLP": label_metrics(y_test, mlp_pred),
+            "majority class": label_metrics(y_test, majority_pred),
+        }
+    )
+    print(scores.round(3).to_string())
     # --8<-- [end:evaluate]
 
+    # --8<-- [start:confusion_matrix]
+    mlp_confusion = confusion_table(y_test, mlp_pred)
+    print(mlp_confusion.to_string())
+    # --8<-- [end:confusion_matrix]
+
     # --8<-- [start:solution_confusion]
-    ex_truth = pd.Series(split.y_test.numpy().astype(int), name="true")
-    ex_called = pd.Series(mlp_pred, name="predicted")
-    ex_matrix = pd.crosstab(ex_truth, ex_called)
-    print(ex_matrix.to_string())
-    ex_tp = ex_matrix.loc[1, 1]  # smokers called smokers
-    ex_fp = ex_matrix.loc[0, 1]  # non-smokers called smokers
-    ex_fn = ex_matrix.loc[1, 0]  # smokers called non-smokers
-    ex_precision, ex_recall = ex_tp / (ex_tp + ex_fp), ex_tp / (ex_tp + ex_fn)
-    print(f"precision = {ex_tp}/({ex_tp}+{ex_fp}) = {ex_precision:.3f}")
-    print(f"recall    = {ex_tp}/({ex_tp}+{ex_fn}) = {ex_recall:.3f}")
+    counts = mlp_confusion  # rows: true class; columns: predicted class
+    true_pos = counts.loc["smoker", "smoker"]  # smokers called smokers
+    false_pos = counts.loc["non-smoker", "smoker"]  # non-smokers called smokers
+    false_neg = counts.loc["smoker", "non-smoker"]  # smokers called non-smokers
+    called = true_pos + false_pos  # every sample called a smoker
+    if called > 0:
+        precision = true_pos / called
+        print(f"precision = {true_pos}/{called} = {precision:.3f}")
+    else:
+        precision = float("nan")  # nothing to divide by
+        print("precision: undefined, no sample was called a smoker")
+    recall = true_pos / (true_pos + false_neg)
+    print(f"recall    = {true_pos}/{true_pos + false_neg} = {recall:.3f}")
     # --8<-- [end:solution_confusion]
 
-    # --8<-- [start:fixed_split_pair]
-    lr_pred = logistic_regression(split)
-    lr_table = metrics_with_intervals(split.y_test, lr_pred)
-    print("logistic regression, same 18 test samples:")
-    print(lr_table.round(3).to_string(na_rep=""))
-    fixed_test = mcnemar_exact(split.y_test, mlp_pred, lr_pred)
-    print(f"only the MLP right:                 {fixed_test['only_a_right']}")
-    print(f"only logistic regression right:     {fixed_test['only_b_right']}")
-    print(f"exact McNemar test (two-sided): p = {fixed_test['p_value']:.2f}")
-    # --8<-- [end:fixed_split_pair]
-
-    # --8<-- [start:repeated]
-    splits = repeated_splits(X, y)
-    models = {
-        "majority class": majority_class,
-        "logistic regression": logistic_regression,
-        "MLP": mlps_on(splits),  # one MLP per split, side by side
-    }
-    results = evaluate_repeatedly(models, splits)
-    summary = summarise(results)
-    print(summary.round(3).to_string())
-    for other in ("majority class", "logistic regression"):
-        print(describe_head_to_head(results, "MLP", other))
-    # --8<-- [end:repeated]
-
-    # --8<-- [start:paired_plot]
-    fig = paired_figure(
-        results, f"Test accuracy on {len(splits)} splits, paired by split"
-    )
-    fig.show()
-    # --8<-- [end:paired_plot]
-
-    # --8<-- [start:ceiling]
-    # The best accuracy the synthetic generator allows (see the data page).
-    ceiling = known_ceiling(genes)  # None unless the synthetic table
-    split_accuracy = by_split(results)
-    print(describe_ceiling(ceiling))
-    if ceiling is not None:
-        for name in ("logistic regression", "MLP"):
-            at_or_above = int((split_accuracy[name] >= ceiling).sum())
-            print(
-                f"{name}: median {split_accuracy[name].median():.3f}, at or "
-                f"above the ceiling in {at_or_above} of {len(splits)} splits"
-            )
-    # --8<-- [end:ceiling]
-
-    # --8<-- [start:solution_hidden_and_lr]
-    ex_splits = splits[:10]  # the first 10 splits: enough to see the point
-
-    ex_variants = {
-        "MLP, 8 hidden": mlps_on(ex_splits, hidden=8),
-        "MLP, lr 0.01": mlps_on(ex_splits, lr=0.01),
-    }
-    ex_results = evaluate_repeatedly(ex_variants, ex_splits)
-    ex_same = results["split"] < len(ex_splits)  # the runs above
-    ex_all = pd.concat([results[ex_same], ex_results])
-    ex_accuracy = summarise(ex_all).xs("accuracy", level="metric")
-    print(ex_accuracy.round(3).to_string())
-    for ex_name in ex_variants:
-        print(describe_head_to_head(ex_all, ex_name, "MLP"))
-    # --8<-- [end:solution_hidden_and_lr]
+    # --8<-- [start:solution_balanced]
+    recalls = {}
+    for name, row in mlp_confusion.iterrows():  # one row per true class
+        recalls[name] = row[name] / row.sum()  # right / all of that class
+        print(f"recall of the {name}s: {row[name]}/{row.sum()}")
+    by_hand = sum(recalls.values()) / len(recalls)
+    print(f"balanced accuracy = {by_hand:.3f}")
+    # --8<-- [end:solution_balanced]
 
 
 if __name__ == "__main__":
