@@ -362,7 +362,7 @@ def main():
     # --8<-- [start:solution_code_size]
     batches = (split.X_train, split.y_train), (split.X_test, split.y_test)
     by_size = {}
-    for size in (1, 2, 3, n_genes):
+    for size in sorted({1, 2, min(3, n_genes), n_genes}):
         if size == LATENT_DIM:  # the page's autoencoder, trained above
             history = ae_history
         else:
