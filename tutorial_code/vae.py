@@ -408,7 +408,12 @@ def pair_figure(frame: pd.DataFrame, columns: list, by: str, title: str):
     for k in range(n):
         fig.update_xaxes(title_text=columns[k], row=n, col=k + 1)
         fig.update_yaxes(title_text=columns[k + 1], row=k + 1, col=1)
-    fig.update_layout(title=title, template="plotly_white", height=720)
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        height=720,
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+    )
     return fig
 
 
