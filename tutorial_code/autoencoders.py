@@ -29,7 +29,13 @@ from torch import nn
 # --8<-- [end:imports_model]
 # isort: split
 # --8<-- [start:imports_training]
-from tutorial_code.classifier import EPOCHS, SEED, loss_figure, set_seed, train
+from tutorial_code.classifier import (
+    EPOCHS,
+    SEED,
+    loss_figure,
+    set_seed,
+    train,
+)
 
 # --8<-- [end:imports_training]
 # isort: split
@@ -40,7 +46,12 @@ from sklearn.decomposition import PCA
 # --8<-- [end:imports_pca]
 # isort: split
 # --8<-- [start:imports_heads]
-from tutorial_code.classifier import MLP, accuracy, classification_loss, predict
+from tutorial_code.classifier import (
+    MLP,
+    accuracy,
+    classification_loss,
+    predict,
+)
 
 # --8<-- [end:imports_heads]
 # isort: split

@@ -16,7 +16,11 @@ The page shows each group of imports where it is first needed; the
 import torch
 from torch import nn
 
-from tutorial_code.autoencoders import HIDDEN, LATENT_DIM, reconstruction_error
+from tutorial_code.autoencoders import (
+    HIDDEN,
+    LATENT_DIM,
+    reconstruction_error,
+)
 
 # --8<-- [end:imports_model]
 # isort: split
@@ -25,7 +29,13 @@ from functools import partial
 
 import pandas as pd
 
-from tutorial_code.classifier import EPOCHS, SEED, loss_figure, set_seed, train
+from tutorial_code.classifier import (
+    EPOCHS,
+    SEED,
+    loss_figure,
+    set_seed,
+    train,
+)
 from tutorial_code.gbm_data import (
     feature_genes,
     label_smoking_status,
@@ -256,7 +266,11 @@ def kl_against_theory(model: VAE, x: torch.Tensor, beta: float) -> dict:
     return row
 
 
-def follows_theory(table: pd.DataFrame, absolute=0.05, relative=0.5) -> bool:
+def follows_theory(
+    table: pd.DataFrame,
+    absolute: float = 0.05,
+    relative: float = 0.5,
+) -> bool:
     """Whether every dimension in a table of kl_against_theory rows has a
     KL within `absolute` of the theory's, or within `relative` times the
     theory's KL where that is the larger margin."""
@@ -328,8 +342,14 @@ def generate(model: VAE, n: int, seed: int = SEED) -> torch.Tensor:
     return means + DECODER_VARIANCE**0.5 * noise
 
 
-def interpolate(model: nn.Module, x_a, x_b, steps: int = 11) -> torch.Tensor:
-    """Decode evenly spaced points on the line from code(x_a) to code(x_b)."""
+def interpolate(
+    model: nn.Module,
+    x_a: torch.Tensor,
+    x_b: torch.Tensor,
+    steps: int = 11,
+) -> torch.Tensor:
+    """Decode evenly spaced points on the line from the code of x_a to
+    the code of x_b."""
     model.eval()
     with torch.no_grad():
         z_a, z_b = model.code(x_a[None]), model.code(x_b[None])
@@ -397,7 +417,11 @@ def pair_figure(frame: pd.DataFrame, columns: list, by: str, title: str):
                         x=rows[columns[j]],
                         y=rows[columns[i]],
                         mode="markers",
-                        marker={"size": 3, "opacity": 0.6, "color": colours[g]},
+                        marker={
+                            "size": 3,
+                            "opacity": 0.6,
+                            "color": colours[g],
+                        },
                         name=str(group),
                         legendgroup=str(group),
                         showlegend=(i, j) == (1, 0),
