@@ -50,43 +50,6 @@ def toy_batches(n=40, seed=0):
     return (x[: n // 2], y[: n // 2]), (x[n // 2 :], y[n // 2 :])
 
 
-# ------------------------------------------------------------------ results in prose
-
-FILL_IN = re.compile(r"\{\{\s*(?P<expr>.+?)\s*\}\}")
-CHECK = re.compile(r"<!--\s*check:\s*(?P<expr>.+?)\s*-->")
-
-
-def prose_expressions(stem: str) -> tuple[list[str], list[str]]:
-    """The fill-in expressions (without their format spec) and the check
-    expressions of a page."""
-    text = page_file(stem).read_text()
-    fill_ins = []
-    for match in FILL_IN.finditer(text):
-        expr = match["expr"]
-        # A format spec follows the last colon outside brackets and quotes.
-        head, _, spec = expr.rpartition(":")
-        if head and not re.search(r"[\]\)\"']", spec):
-            expr = head
-        fill_ins.append(expr)
-    return fill_ins, [m["expr"] for m in CHECK.finditer(text)]
-
-
-def assert_prose_holds(stem: str, namespace: dict) -> None:
-    """Every fill-in evaluates, and every check holds, on the shipped table
-    (in the page's final namespace, which holds each name the sections
-    made; the build evaluates them right after their code block)."""
-    fill_ins, checks = prose_expressions(stem)
-    assert fill_ins and checks
-    for expr in fill_ins:
-        eval(expr, dict(namespace))  # raises if it cannot be evaluated
-    failed = [expr for expr in checks if not eval(expr, dict(namespace))]
-    assert not failed, failed
-
-
-def test_every_fill_in_and_check_holds_on_the_shipped_table(page):
-    assert_prose_holds(STEM, page)
-
-
 # ------------------------------------------------------------------ model
 
 

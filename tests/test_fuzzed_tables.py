@@ -27,10 +27,7 @@ from tutorial_code.gbm_data import (
 # Crashes seen on these tables, each for its page's owner to fix (issue 17,
 # item 3). Strict: when the page is fixed the test passes, and fails until
 # the entry is removed here.
-KNOWN_CRASHES = {
-    ("few_smokers_30_samples", "04_classifier.md"): "no smoker predicted: the "
-    "confusion matrix lacks its 'smoker' column (KeyError: 1)",
-}
+KNOWN_CRASHES: dict[tuple[str, str], str] = {}
 
 
 def cases() -> list:

@@ -16,6 +16,7 @@ from tutorial_code.gbm_data import (
     load_gbm,
     run_as_script,
     select_features,
+    split_and_scale,
 )
 
 # --8<-- [end:imports]
@@ -25,11 +26,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 # --8<-- [end:imports_figures]
-# isort: split
-# --8<-- [start:imports_split]
-from tutorial_code.gbm_data import split_and_scale
-
-# --8<-- [end:imports_split]
 # isort: split
 # --8<-- [start:imports_torch]
 import torch
@@ -57,7 +53,7 @@ THRESHOLD = 0.5  # call a sample a smoker when P(smoker) > THRESHOLD
 # --8<-- [end:settings]
 
 
-# --8<-- [start:plot_sample]
+# --8<-- [start:pair_figure]
 MAX_POINTS = 2000  # scatter plots draw at most this many samples
 
 
@@ -71,26 +67,30 @@ def plot_sample(frame: pd.DataFrame, by: str, cap: int = MAX_POINTS):
     return groups.sample(frac=share, random_state=0), True
 
 
-# --8<-- [end:plot_sample]
-
-
-# --8<-- [start:pair_figure]
 PAIR_PLOT_POINTS = 400  # each panel draws every point again: keep it light
 COLOURS = {"non-smoker": "#3f6fd8", "smoker": "#e8702a"}
 
 
-def pair_figure(X: pd.DataFrame, status: pd.Series, title: str) -> go.Figure:
+def pair_figure(
+    X: pd.DataFrame,
+    status: pd.Series,
+    title: str,
+) -> go.Figure:
     """Every gene against every other gene, one point per sample, coloured
-    by status: the panels below the diagonal of a grid, one per pair."""
+    by status: one panel per pair of genes, in a triangle whose bottom
+    row shows the last gene against each of the others."""
     genes = list(X.columns)
     frame = pd.concat([X, status], axis=1)
-    shown, sampled = plot_sample(frame, by=status.name, cap=PAIR_PLOT_POINTS)
+    shown, sampled = plot_sample(frame, status.name, PAIR_PLOT_POINTS)
     if sampled:
         title += f" ({len(shown)} of {len(frame)} samples)"
     n = len(genes)
-    fig = make_subplots(rows=n - 1, cols=n - 1)
-    for row, gene_y in enumerate(genes[1:], start=1):
-        for col, gene_x in enumerate(genes[:row], start=1):
+    # Row 1 is the bottom row, so the first axes are the bottom-left ones.
+    fig = make_subplots(rows=n - 1, cols=n - 1, start_cell="bottom-left")
+    for row in range(1, n):
+        gene_y = genes[n - row]
+        for col in range(1, n - row + 1):
+            gene_x = genes[col - 1]
             for group, colour in COLOURS.items():
                 points = shown[shown[status.name] == group]
                 fig.add_trace(
@@ -106,12 +106,13 @@ def pair_figure(X: pd.DataFrame, status: pd.Series, title: str) -> go.Figure:
                     row=row,
                     col=col,
                 )
-            fig.update_xaxes(title_text=gene_x, row=n - 1, col=col)
         fig.update_yaxes(title_text=gene_y, row=row, col=1)
+    for col in range(1, n):
+        fig.update_xaxes(title_text=genes[col - 1], row=1, col=col)
     fig.update_layout(
         title=title,
         template="plotly_white",
-        height=180 * (n - 1) + 120,
+        height=170 * (n - 1) + 130,
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
     )
     return fig
@@ -190,7 +191,11 @@ def train(
     trainable = [p for p in model.parameters() if p.requires_grad]
     # AdamW is Adam plus decoupled weight decay (Exercise 2); with
     # weight_decay=0 the two take exactly the same steps.
-    optimiser = torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay)
+    optimiser = torch.optim.AdamW(
+        trainable,
+        lr=lr,
+        weight_decay=weight_decay,
+    )
     history = {}  # e.g. "test_loss": one value per epoch
     for _ in range(epochs):
         model.train()
@@ -204,7 +209,8 @@ def train(
         # mode) so that the two curves can be compared.
         model.eval()
         with torch.no_grad():
-            for part, batch in (("train", train_batch), ("test", test_batch)):
+            parts = (("train", train_batch), ("test", test_batch))
+            for part, batch in parts:
                 scores = {"loss": loss_fn(model, batch).item()}
                 if metric is not None:
                     scores[metric.__name__] = metric(model, batch)
@@ -383,7 +389,7 @@ def main():
     # --8<-- [start:majority_share]
     majority = int(prevalence > 0.5)  # the more common class: 1 = smoker
     majority_share = max(prevalence, 1 - prevalence)
-    print(f"always answering {names[majority]!r}: {majority_share:.1%} right")
+    print(f'always answering "{names[majority]}": {majority_share:.1%} right')
     # --8<-- [end:majority_share]
 
     # --8<-- [start:pair_plot]

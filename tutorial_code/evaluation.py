@@ -204,6 +204,7 @@ def mlp_predictions(split, seed: int, threshold: float = THRESHOLD):
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
     """Each model's mean of each metric over the splits (models in the
     order given, one column per metric)."""
+    # dict.fromkeys keeps each model once, in the order first seen
     models = list(dict.fromkeys(results["model"]))
     metrics = [m for m in METRICS if m in results.columns]
     return results.groupby("model")[metrics].mean().loc[models]
@@ -568,6 +569,9 @@ def main():
             )
     narrowing = {}
     for kind in ("plain", "corrected"):
+        if widths[kind, 100] == 0:  # the same difference on every split
+            print(f"{kind} interval: no spread at all")
+            continue
         narrowing[kind] = widths[kind, 20] / widths[kind, 100]
         print(f"{kind} interval, 100 splits: {narrowing[kind]:.1f}x narrower")
     # --8<-- [end:solution_more_splits]
