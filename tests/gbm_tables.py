@@ -19,6 +19,8 @@ Run ``python tests/gbm_tables.py --help`` to write one by hand.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,12 +186,13 @@ def write_project_table(
         np.arange(1, len(lines)), size=malformed, replace=False
     )
     for k, line in enumerate(bad):
-        if k % 2:
-            lines[line] = lines[line].replace("Male", "Male, unquoted", 1)
-            if "unquoted" not in lines[line]:
-                lines[line] += ",extra"
-        else:
-            lines[line] = lines[line].rsplit(",", 1)[0]
+        if k % 2:  # a field too many
+            lines[line] += ",extra"
+        else:  # the last field lost, quoted or not
+            fields = next(csv.reader([lines[line]]))[:-1]
+            out = io.StringIO()
+            csv.writer(out, lineterminator="").writerow(fields)
+            lines[line] = out.getvalue()
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

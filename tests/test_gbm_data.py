@@ -21,6 +21,7 @@ from gbm_tables import write_project_table
 
 from hooks.tutorials import ROOT, run_page
 from tutorial_code import gbm_data
+from tutorial_code import make_synthetic_gbm as synth
 from tutorial_code.data_paths import DEFAULT_GENES, GENES_ENV_VAR
 from tutorial_code.gbm_data import (
     DATA_ENV_VAR,
@@ -45,6 +46,10 @@ COMMA_CATEGORY = "Current reformed smoker, more than 15 years"
 
 
 NOBODY = 65534  # the unprivileged user's id on Linux
+
+# What the generator wrote into the shipped table.
+WELL_FORMED = synth.N_SAMPLES - synth.N_TRUNCATED_LINES
+KEPT = WELL_FORMED - synth.N_MISSING_SMOKING - synth.N_MISSING_GENE
 
 
 @pytest.fixture(autouse=True)
@@ -87,12 +92,15 @@ def test_data_path_prefers_argument_then_env_then_shipped(monkeypatch, tmp_path)
 
 
 def test_load_reads_the_shipped_file(gbm):
-    assert gbm.shape == (96, 36)
+    assert gbm.shape == (WELL_FORMED, len(synth.GENES) + 6) == (95, 36)
     assert set(FEATURES) <= set(gbm.columns)
     assert gbm.columns.get_loc("PATIENT_ID") > max(
         gbm.columns.get_loc(g) for g in FEATURES
     )
-    assert gbm.attrs["malformed_lines"] == []
+    # the lines the generator cut short (line 1 is the header)
+    truncated = synth.make_synthetic_gbm().attrs["truncated_rows"]
+    assert gbm.attrs["malformed_lines"] == [row + 2 for row in truncated]
+    assert set(gbm.attrs["malformed_kinds"].values()) == {"short"}
 
 
 def test_clinical_columns_start_at_patient_id(gbm):
@@ -127,7 +135,7 @@ def test_label_ignores_surrounding_whitespace():
 def test_select_features_shapes_and_types(labelled):
     X, y = select_features(labelled)
     assert list(X.columns) == FEATURES
-    assert X.shape == (88, 5) and y.shape == (88,)
+    assert X.shape == (KEPT, 5) and y.shape == (KEPT,)
     assert all(dtype == "float64" for dtype in X.dtypes)
     assert set(y.unique()) == {0, 1}
     assert X.index.equals(y.index)
@@ -136,19 +144,23 @@ def test_select_features_shapes_and_types(labelled):
 
 def test_cleaning_report_counts_each_step(gbm):
     report = cleaning_report(gbm)
-    assert report.rows_read == 96
-    assert report.malformed_skipped == 0
-    assert report.missing_smoking_history == 6
-    assert report.missing_selected_gene == 2
-    assert report.rows_kept == 88
+    assert report.rows_read == WELL_FORMED
+    assert report.malformed_skipped == synth.N_TRUNCATED_LINES
+    assert report.missing_smoking_history == synth.N_MISSING_SMOKING
+    assert report.missing_selected_gene == synth.N_MISSING_GENE
+    assert report.rows_kept == KEPT == 85
     text = str(report)
-    assert "rows kept" in text and "88" in text
+    assert "rows kept" in text and str(KEPT) in text
+    assert f"{synth.N_TRUNCATED_LINES} cut short" in text
+    assert "more fields" not in text  # no line of the shipped table is too long
 
 
 def test_split_tensors_shapes_and_dtypes(labelled):
     split = split_and_scale(*select_features(labelled))
-    assert split.X_train.shape == (70, 5) and split.X_test.shape == (18, 5)
-    assert split.y_train.shape == (70,) and split.y_test.shape == (18,)
+    n_test = int(np.ceil(0.2 * KEPT))
+    assert split.X_train.shape == (KEPT - n_test, 5)
+    assert split.X_test.shape == (n_test, 5)
+    assert split.y_train.shape == (KEPT - n_test,) and split.y_test.shape == (n_test,)
     for tensor in (split.X_train, split.X_test, split.y_train, split.y_test):
         assert tensor.dtype == torch.float32
     assert set(split.y_train.unique().tolist()) == {0.0, 1.0}
@@ -196,9 +208,10 @@ def test_main_prints_the_story(capsys):
         warnings.simplefilter("error")
         gbm_data.main()
     out = capsys.readouterr().out
-    assert "96 samples x 36 columns" in out
+    assert f"{WELL_FORMED} samples x 36 columns" in out
     assert "rows kept" in out
-    assert "train: 70 rows" in out and "test: 18 rows" in out
+    assert "best balanced accuracy" in out  # the ceiling, from the generator
+    assert "train: 68 rows" in out and "test: 17 rows" in out
 
 
 def test_run_as_script_sets_data_and_genes(tmp_path):
@@ -484,8 +497,19 @@ def test_too_few_rows_says_how_many_are_needed():
 def test_a_class_with_one_row_is_too_few():
     frame = small_frame([NON_SMOKER] * 9 + [COMMA_CATEGORY])
     X, y = select_features(label_smoking_status(frame))
-    with pytest.raises(GBMDataError, match="least 2 of each class"):
+    with pytest.raises(GBMDataError, match="least 2 of each class") as caught:
         split_and_scale(X, y)
+    assert "9 non-smoker(s) and 1 smoker(s)" in str(caught.value)
+
+
+def test_a_gene_column_without_values_is_named(tmp_path):
+    frame = small_frame([NON_SMOKER, COMMA_CATEGORY] * 5)
+    frame[FEATURES[1]] = np.nan
+    labelled = label_smoking_status(load_gbm(write_csv(tmp_path, frame)))
+    with pytest.raises(GBMDataError, match=f"{FEATURES[1]}.* hold no value"):
+        select_features(labelled)
+    X, _ = select_features(labelled, [FEATURES[0], FEATURES[2]])  # others work
+    assert len(X) == 10
 
 
 def test_no_rows_left_is_an_error():
@@ -530,7 +554,31 @@ def test_the_cleaning_report_shows_malformed_lines_in_a_note(tmp_path):
     assert report.malformed_skipped == 2
     text = str(report)
     assert "note: skipped 2 malformed row(s) of unquoted.csv" in text
-    assert "at line(s) 3, 5." in text and "unquoted comma" in text
+    assert "2 with more fields than the header" in text
+    assert "unquoted comma" in text and "at line(s) 3, 5." in text
+    assert "cut short" not in text
+
+
+def test_the_note_tells_lines_cut_short_from_lines_too_long(tmp_path):
+    genes = ["A", "B", "C"]
+    path = write_project_table(tmp_path / "t.csv", 40, genes, malformed=4)
+    text = str(cleaning_report(load_gbm(path), genes))
+    assert "skipped 4 malformed row(s) of t.csv: 2 cut short" in text
+    assert "; 2 with more fields than the header" in text
+
+
+def test_a_line_cut_inside_a_quoted_value_is_named_by_its_first_line(tmp_path):
+    """The open quote swallows the lines up to the next quote: one record over
+    several lines, reported from the line where it starts."""
+    path = write_with_unquoted_commas(tmp_path, rows=(), n=10)
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2][: lines[2].index('"') + 8]  # cut inside the quotes
+    path.write_text("\n".join(lines) + "\n")
+    gbm = load_gbm(path)
+    assert gbm.attrs["malformed_lines"] == [3]
+    text = str(cleaning_report(gbm))
+    assert "1 running on over several lines" in text and "at lines 3-5" in text
+    assert len(gbm) == 7  # the next quoted value, on line 5, closed the quote
 
 
 def test_the_note_lists_at_most_twenty_lines(tmp_path):
@@ -709,19 +757,23 @@ def test_python_m_gbm_data_with_a_missing_file_has_no_traceback(tmp_path):
 # ------------------------------------------------------- claims on the page
 
 
-def test_claim_classes_roughly_balanced(page_run):
-    counts = page_run("gbm_data").namespace["counts"]
-    assert 0.45 <= counts[1] / counts.sum() <= 0.55
-
-
-def test_claim_cleaning_keeps_most_rows(page_run):
-    namespace = page_run("gbm_data").namespace
-    assert len(namespace["X"]) >= 0.9 * len(namespace["gbm"])
-
-
 def test_claim_split_keeps_class_balance(page_run):
     split = page_run("gbm_data").namespace["split"]
     assert abs(split.y_train.mean() - split.y_test.mean()) < 0.05
+
+
+def test_page_teaches_prevalence_and_the_majority_baseline(page_run):
+    """The imbalance section: 21 smokers of 85 (24.7 %); always answering
+    "non-smoker" is right for 75.3 % but has a balanced accuracy of 50 %."""
+    namespace = page_run("gbm_data").namespace
+    y = namespace["y"]
+    assert (int(y.sum()), len(y)) == (21, 85)
+    assert namespace["prevalence"] == pytest.approx(21 / 85)
+    assert namespace["baseline_accuracy"] == pytest.approx(64 / 85)
+    assert namespace["baseline_balanced"] == 0.5
+    assert namespace["recall"] == {0: 1.0, 1: 0.0}
+    out = output_of(page_run("gbm_data"), "majority_baseline")
+    assert "accuracy 75.3%" in out and "balanced accuracy" in out
 
 
 def test_page_prints_the_cleaning_report(page_run):
@@ -742,18 +794,46 @@ def test_the_page_stays_the_same_size_on_a_large_table(page_run, monkeypatch, tm
     assert len(large.figures) == len(shipped.figures)
 
 
-def test_claim_ceiling_about_78_percent(page_run):
-    """The data page's ceiling: about 0.78, and clipping hardly moves it."""
+def test_claim_clipping_costs_little(page_run):
+    """Clipping hardly moves the ceiling: in the generator's model the bounds
+    are at least 2.5 SDs from every feature gene's mean (smokers included),
+    and no value of the table sits on them."""
     namespace = page_run("gbm_data").namespace
-    assert round(namespace["ceiling"], 2) == 0.78
-    assert abs(namespace["unclipped"] - namespace["ceiling"]) < 0.005
-    assert f"{namespace['ceiling']:.3f}" in page_run("gbm_data").stdout
-    # Most clipped values are C20orf202 cut at 0 (a low value means smoker).
+    assert abs(namespace["balanced_unclipped"] - namespace["balanced_ceiling"]) < 0.005
+    params = synth.gene_parameters().loc[FEATURES]
+    effect = params["effect"].clip(lower=0), params["effect"].clip(upper=0)
+    low = (params["mean"] + params["sd"] * effect[1]) / params["sd"]
+    high = (14 - params["mean"] - params["sd"] * effect[0]) / params["sd"]
+    assert min(low.min(), high.min()) > 2.5
     X = namespace["X"]
-    clipped = ((X <= 0) | (X >= 14)).sum()
-    assert clipped.idxmax() == "C20orf202" and clipped.max() > clipped.sum() / 2
-    by_class = namespace["labelled"].groupby("smoking_status")["C20orf202"].mean()
-    assert by_class[1] < by_class[0]
+    assert ((X == 0) | (X == 14)).to_numpy().sum() == 0
+
+
+def test_page_shows_the_ceiling_computation(page_run):
+    """Delta, Phi(Delta / 2), the clipped balanced ceiling and the accuracy
+    ceiling at the generator's prevalence, as make_synthetic_gbm computes them."""
+    namespace = page_run("gbm_data").namespace
+    genes = namespace["genes"]
+    assert namespace["delta"] == pytest.approx(synth.class_distance(genes))
+    assert namespace["balanced_ceiling"] == synth.known_balanced_ceiling(genes)
+    assert namespace["accuracy_ceiling"] == synth.known_ceiling(genes)
+    assert round(namespace["accuracy_ceiling"], 2) == 0.83
+    assert round(namespace["balanced_ceiling"], 2) == 0.78
+    out = output_of(page_run("gbm_data"), "ceiling")
+    assert f"{namespace['accuracy_ceiling']:.3f}" in out
+
+
+def test_claim_generator_as_described():
+    """The data page's description of the generator."""
+    assert synth.smoker_prior() == 0.25
+    assert synth.SMOKING_EFFECT_SD == {
+        "LINC00159": 1.0,
+        "C20orf202": -0.9,
+        "KRT17P8": 0.8,
+    }
+    loaded = [g for g in DEFAULT_GENES if synth.SHARED_FACTOR_LOADING.get(g)]
+    assert len(loaded) == 4
+    assert synth.CLIP_RANGE == (0.0, 14.0)
 
 
 # ------------------------------------------------------------------ exercises
@@ -761,31 +841,33 @@ def test_claim_ceiling_about_78_percent(page_run):
 
 def test_claim_count_by_hand_matches(page_run):
     namespace = page_run("gbm_data").namespace
-    counts = namespace["counts"]
-    assert namespace["ex_smokers"] == counts[1] == 15 + 10 + 19
-    assert counts[0] == 46
+    counts, recorded = namespace["counts"], namespace["recorded"]
+    smoker_categories = [c for c, label in SMOKING_CATEGORIES.items() if label]
+    assert (
+        namespace["smokers_by_hand"] == counts[1] == recorded[smoker_categories].sum()
+    )
+    assert namespace["non_smokers_by_hand"] == counts[0] == recorded[NON_SMOKER]
     out = output_of(page_run("gbm_data"), "solution_count_by_hand")
-    assert out.split() == ["smokers", "by", "hand:", "44", "non-smokers:", "46"]
+    assert out.split() == ["smokers", "by", "hand:", "23", "non-smokers:", "64"]
 
 
-def test_claim_recent_rule_unbalanced(page_run):
+def test_recent_rule_makes_smokers_rarer(page_run):
     namespace = page_run("gbm_data").namespace
-    recent = namespace["ex_label"].value_counts()
-    assert (recent[1], recent[0]) == (25, 65)
-    assert round(recent.max() / recent.sum(), 2) == 0.72
-    ever = namespace["labelled"]["smoking_status"].value_counts(normalize=True)
-    assert round(ever.max(), 2) == 0.51
+    recent = namespace["recent"].value_counts()
+    assert (recent[1], recent[0]) == (19, 68)
+    assert namespace["recent_share"] < namespace["ever_share"] < 0.5
     # the page's own label is untouched by the exercise
-    assert namespace["labelled"]["smoking_status"].sum() == 44
+    assert namespace["labelled"]["smoking_status"].sum() == 23
 
 
 def test_claim_feature_gene_ranks(page_run):
     from tutorial_code.make_synthetic_gbm import SMOKING_EFFECT_SD
 
-    rank = page_run("gbm_data").namespace["ex_rank"]
-    top_ten = {gene for gene in DEFAULT_GENES if rank[gene] <= 10}
-    assert top_ten == {"EFTUD1P1", "C20orf202"}
-    assert rank["RPL7L1P9"] == len(rank) == 30
-    assert rank["EFTUD1P1"] == 2 and "EFTUD1P1" not in SMOKING_EFFECT_SD
+    namespace = page_run("gbm_data").namespace
+    rank = namespace["rank"]
+    assert namespace["in_top_ten"] == [g for g in DEFAULT_GENES if rank[g] <= 10]
     strongest = max(SMOKING_EFFECT_SD, key=SMOKING_EFFECT_SD.get)
-    assert strongest == "LINC00159" and rank[strongest] == 13
+    assert strongest == "LINC00159" and rank[strongest] > 10
+    above = [gene for gene, r in rank.items() if r < rank[strongest]]
+    # "most of the columns above it carry no smoking effect at all"
+    assert sum(gene not in SMOKING_EFFECT_SD for gene in above) > len(above) / 2

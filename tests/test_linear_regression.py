@@ -131,8 +131,8 @@ def test_loss_curves_have_titles_and_a_line_per_history():
 # ------------------------------------------------------------------ the page
 
 
-def test_page_shows_three_figures(run):
-    assert len(run.figures) == 3
+def test_page_shows_four_figures(run):
+    assert len(run.figures) == 4
 
 
 def test_page_leaves_no_file_behind(ns):
@@ -143,7 +143,7 @@ def test_page_leaves_no_file_behind(ns):
 
 def test_claim_parameter_count(run, ns):
     count = sum(p.numel() for p in ns["model"].parameters())
-    assert count == len(ns["data"].inputs) + 1 == 5
+    assert count == ns["n_parameters"] == len(ns["data"].inputs) + 1 == 5
     assert f"parameters: {count}" in output_of(run, "solution_parameters")
 
 
@@ -171,16 +171,16 @@ def test_claim_sgd_loss_falls(ns):
     assert np.abs(train[30:] - train[-1]).max() < 1e-4
 
 
-def test_claim_test_loss_above_train(ns):
+def test_claim_test_loss_below_train(ns):
     history = ns["history"]
-    assert history["test"][-1] > history["train"][-1]
+    assert history["test"][-1] < history["train"][-1]
     assert abs(history["test"][-1] - history["test"][-10]) < 1e-3
 
 
 def test_claim_learning_rates(ns):
-    by_rate = {float(k.split("= ")[1]): v for k, v in ns["by_rate"].items()}
+    by_rate = ns["by_rate"]
     slow, good, edge, wild = (by_rate[r] for r in lr.LEARNING_RATES)
-    assert slow[-1] > 0.8 * slow[0]
+    assert slow[-1] > 0.75 * slow[0] and slow[-1] > good[-1] + 0.3  # far off
     minimum = ns["history"]["train"][-1]
     assert good[-1] == pytest.approx(minimum, abs=1e-4)
     assert edge[-1] == pytest.approx(minimum, abs=1e-4)
@@ -212,10 +212,56 @@ def test_claim_adam_reaches_same_minimum(ns):
 
 
 def test_claim_r2_on_split(ns):
-    assert 0.08 < ns["train_r2"] < 0.15  # "about a tenth"
-    assert 0.15 < ns["test_r2"] < 0.25  # "about a fifth"
-    assert ns["data"].t_test.var(correction=0) > 1.2  # spread of the test rows
-    assert len(ns["data"].t_test) == 18
+    """Training R² positive, test R² negative although the test loss is lower:
+    the test targets vary less than the model's test error."""
+    data, history = ns["data"], ns["history"]
+    assert 0.1 < ns["train_r2"] < 0.25 and ns["test_r2"] < 0
+    assert ns["spread"] == pytest.approx(data.t_test.var(correction=0).item())
+    assert ns["spread"] < history["test"][-1] < history["train"][-1]
+    # R² = 1 - MSE / variance of the rows it is computed on
+    assert ns["test_r2"] == pytest.approx(1 - history["test"][-1] / ns["spread"])
+    assert len(data.t_test) == 17
+
+
+def test_claim_polynomial_fits_under_and_over(run, ns):
+    """The figure's points, refitted here: the line is too rigid, degree 11
+    passes through every training point and misses the new ones by far, the
+    cubic is best on new points."""
+    (cell,) = [c for c in run.cells if c.section.name == "show_overfitting"]
+    (figure,) = cell.figures
+    training, new = (
+        (np.array(trace["x"]), np.array(trace["y"])) for trace in figure["data"][:2]
+    )
+
+    def errors(degree):
+        fit = np.polynomial.Polynomial.fit(*training, degree)
+        return (
+            np.mean((fit(training[0]) - training[1]) ** 2),
+            np.mean((fit(new[0]) - new[1]) ** 2),
+        )
+
+    (line_train, line_new), (cubic_train, cubic_new), (wild_train, wild_new) = map(
+        errors, (1, 3, 11)
+    )
+    assert wild_train < 1e-6  # passes through every training point
+    assert line_train > 2 * cubic_train  # too rigid
+    assert cubic_new < line_new and cubic_new < wild_new
+    assert wild_new > 10 * cubic_new
+    assert ns["errors"][3]["new"] == pytest.approx(cubic_new, rel=1e-4)
+    assert [trace["name"] for trace in figure["data"][:2]] == ["training", "new"]
+
+
+def test_polynomial_helpers():
+    rng = np.random.default_rng(0)
+    x, y = lr.noisy_points(rng, 50)
+    assert (np.diff(x) >= 0).all() and -1 <= x.min() and x.max() <= 1
+    assert np.mean((y - np.sin(3 * x)) ** 2) == pytest.approx(0.25**2, rel=0.5)
+    exact = (x, 2 * x**2 - 1)
+    curve = lr.fit_polynomial(exact, 2)
+    assert lr.mean_squared_error(curve, exact) < 1e-20
+    fig = lr.overfitting_figure(exact, exact, {"quadratic": curve})
+    assert fig.layout.title.text and fig.layout.xaxis.title.text
+    assert [t.name for t in fig.data] == ["training", "new", "quadratic"]
 
 
 def test_claim_matches_least_squares(ns):
@@ -227,24 +273,55 @@ def test_claim_matches_least_squares(ns):
 
 
 def test_claim_r2_varies_across_splits(ns):
-    low, mid, high = np.percentile(ns["split_r2"], [2.5, 50, 97.5])
-    assert low < -0.3 and -0.05 < mid < 0.1 and 0.25 < high < 0.4
-    assert len(ns["split_r2"]) == lr.N_SPLITS
-    assert ns["test_r2"] > mid  # ours was a lucky split
+    split_r2 = ns["split_r2"]
+    low, mid, high = np.percentile(split_r2, [5, 50, 95])
+    assert (low, mid, high) == (ns["low"], ns["mid"], ns["high"])
+    assert low < -0.2 and abs(mid) < 0.1 and 0.1 < high < 0.4
+    assert len(split_r2) == lr.N_SPLITS
+    assert (split_r2 > ns["test_r2"]).mean() > 0.8  # ours was an unlucky split
 
 
-def test_claim_egfr_does_not_help(run):
-    lines = output_of(run, "solution_one_more_gene").splitlines()
-    mean_change = float(lines[1].split()[2])  # "change, mean -0.032 (..."
-    helps = float(lines[2].split()[-4].rstrip("%")) / 100  # "on 28% of"
-    assert mean_change < 0
-    assert helps < 0.5
+def paired_gains(labelled, extra, n_splits):
+    """Test R² with the extra gene minus without it, split by split."""
+    genes = lr.feature_genes()
+    gains = []
+    for seed in range(n_splits):
+        without = lr.least_squares_test_r2(lr.regression_data(labelled, seed=seed))
+        with_it = lr.regression_data(labelled, genes=genes + [extra], seed=seed)
+        gains.append(lr.least_squares_test_r2(with_it) - without)
+    return np.array(gains)
+
+
+def test_claim_extra_gene_no_gain_on_average(ns, labelled):
+    """Over the page's 50 splits and over 200: EGFR helps on most splits, by
+    a little (median gain > 0), and hurts a lot on a few (mean change < 0)."""
+    assert ns["extra"] == "EGFR"
+    page = ns["gain"]
+    assert page == pytest.approx(paired_gains(labelled, "EGFR", lr.N_SPLITS))
+    gains = paired_gains(labelled, "EGFR", 200)
+    for sample in (page, gains):
+        assert sample.mean() < 0 < np.median(sample)
+        assert 0.55 < (sample > 0).mean() < 0.75
+        assert -0.05 < sample.mean()  # a drop, but a small one
+    assert ns["gain_low"] < 0 < ns["gain_high"]
 
 
 def test_claim_linear_ceiling(run, ns):
-    ceiling = float(output_of(run, "solution_ceiling").split()[-1])
-    assert 0.13 < ceiling < 0.19  # "about 16 %"
+    """The best linear R² of the generator's own model: 20,000 draws agree with
+    200,000, and sit well above the median test R² of our small samples."""
+    from tutorial_code.make_synthetic_gbm import sample_expression
+
+    ceiling = ns["linear_ceiling"]
+    data = ns["data"]
+    genes = [*data.inputs, data.target]
+    big = sample_expression(genes, 200_000, seed=5)
+    x = torch.tensor(big[data.inputs].to_numpy())
+    t = torch.tensor(big[[data.target]].to_numpy())
+    w, b = lr.least_squares(x, t)
+    assert ceiling == pytest.approx(lr.r_squared(x @ w + b, t[:, 0]), abs=0.01)
+    assert 0.1 < ceiling < 0.17
     assert ceiling > np.median(ns["split_r2"]) + 0.05
+    assert f"{ceiling:.3f}" in output_of(run, "solution_ceiling")
 
 
 def test_claim_restored_predicts_same(run, ns):

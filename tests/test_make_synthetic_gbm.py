@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from hooks.tutorials import ROOT
 from tutorial_code import make_synthetic_gbm as synth
@@ -19,7 +20,6 @@ from tutorial_code.gbm_data import (
     label_smoking_status,
     load_gbm,
     select_features,
-    split_and_scale,
 )
 
 
@@ -40,7 +40,7 @@ def test_regenerating_gives_the_shipped_file_byte_for_byte(tmp_path):
 
 
 def test_layout_expression_then_clinical(shipped):
-    assert len(shipped) == synth.N_SAMPLES == 96
+    assert len(shipped) == synth.N_SAMPLES == 99
     assert list(shipped.columns[: len(synth.GENES)]) == synth.GENES
     assert set(FEATURES) <= set(synth.GENES)
     assert list(shipped.columns[len(synth.GENES) :]) == [
@@ -68,31 +68,49 @@ def test_smoking_history_uses_the_study_strings_and_comma_is_quoted(shipped):
 
 
 def test_missing_values_for_cleaning_to_report(shipped):
-    assert shipped["SMOKING_HISTORY"].isna().sum() == 6
+    assert shipped["SMOKING_HISTORY"].isna().sum() == synth.N_MISSING_SMOKING == 8
     assert 1 <= shipped["AGE"].isna().sum() <= 5
     assert shipped[FEATURES].isna().sum().to_dict() == {
         gene: (2 if gene == synth.GENE_WITH_MISSING_VALUES else 0) for gene in FEATURES
     }
 
 
-def test_roughly_half_of_labelled_rows_are_smokers():
-    labelled = label_smoking_status(load_gbm())
-    assert 0.45 <= labelled[LABEL].mean() <= 0.55
+def test_about_a_quarter_of_the_samples_kept_are_smokers():
+    """As in the study's export: 21 smokers among the 85 samples kept."""
+    X, y = select_features(label_smoking_status(load_gbm()))
+    assert (int(y.sum()), len(y)) == (21, 85)
+    assert 0.2 <= y.mean() <= 0.35
+
+
+def test_truncated_lines_are_cut_short(shipped):
+    """The lines the generator cut short lost their last field."""
+    truncated = synth.make_synthetic_gbm().attrs["truncated_rows"]
+    assert len(truncated) == synth.N_TRUNCATED_LINES
+    assert shipped.loc[truncated, "TUMOR_SITE"].isna().all()
+    assert shipped["TUMOR_SITE"].notna().sum() == synth.N_SAMPLES - len(truncated)
 
 
 def test_signal_is_learnable_but_not_perfect():
-    split = split_and_scale(*select_features(label_smoking_status(load_gbm())))
-    model = LogisticRegression().fit(split.X_train.numpy(), split.y_train.numpy())
-    accuracy = model.score(split.X_test.numpy(), split.y_test.numpy())
-    majority = max(split.y_test.mean().item(), 1 - split.y_test.mean().item())
-    assert majority + 0.15 <= accuracy <= 0.9
+    """Cross-validated balanced accuracy of a logistic regression: well above
+    chance (0.5), below the ceiling."""
+    X, y = select_features(label_smoking_status(load_gbm()))
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    scores = cross_val_score(
+        LogisticRegression(), X, y, cv=folds, scoring="balanced_accuracy"
+    )
+    assert 0.6 <= scores.mean() <= synth.known_balanced_ceiling(FEATURES) + 0.05
 
 
-def test_only_the_planted_genes_differ_between_groups(shipped):
+def test_the_planted_genes_differ_most_between_groups(shipped):
+    """In standard errors of the gap: the planted genes lie beyond 3, every
+    other column within 2.5 (chance, over 27 columns)."""
     labelled = label_smoking_status(load_gbm())
     by_group = labelled.groupby(LABEL)[synth.GENES].mean()
     shift = (by_group.loc[1] - by_group.loc[0]) / labelled[synth.GENES].std()
-    assert set(shift[shift.abs() > 0.55].index) == set(synth.SMOKING_EFFECT_SD)
+    n = labelled[LABEL].value_counts()
+    in_se = shift / np.sqrt(1 / n[0] + 1 / n[1])
+    assert set(in_se[in_se.abs() > 2.5].index) == set(synth.SMOKING_EFFECT_SD)
+    assert (in_se[list(synth.SMOKING_EFFECT_SD)].abs() > 3).all()
 
 
 # ------------------------------------------------------------------ the ceiling
@@ -121,27 +139,81 @@ def test_gene_parameters_explain_the_shipped_values(shipped):
         assert 0.7 < values.std() / params.loc[gene, "sd"] < 1.3, gene
 
 
-def test_ceiling_without_clipping_matches_the_closed_form():
-    """Two normal classes with one covariance and equal priors: Phi(Delta / 2)."""
-    params = synth.gene_parameters().loc[FEATURES]
+def closed_form_delta(genes) -> float:
+    params = synth.gene_parameters().loc[genes]
     loading, effect = params["loading"].to_numpy(), params["effect"].to_numpy()
     cov = np.outer(loading, loading) + np.diag(1 - loading**2)
-    delta = np.sqrt(effect @ np.linalg.solve(cov, effect))
-    assert synth.smoker_prior() == 0.5
-    estimate, se = synth.bayes_accuracy(FEATURES, clip=False)
-    assert estimate == pytest.approx(norm.cdf(delta / 2), abs=4 * se)
+    return float(np.sqrt(effect @ np.linalg.solve(cov, effect)))
+
+
+def test_class_distance_is_the_mahalanobis_distance():
+    assert synth.class_distance(FEATURES) == pytest.approx(closed_form_delta(FEATURES))
+    # one gene: its own shift; genes without an effect add nothing
+    assert synth.class_distance(["LINC00159"]) == pytest.approx(1.0)
+    assert synth.class_distance(["EGFR", "PTEN"]) == 0.0
+    assert round(synth.class_distance(FEATURES), 2) == 1.54
+
+
+def test_ceiling_without_clipping_matches_the_closed_form():
+    """Two normal classes with one covariance. Equal priors: the best accuracy,
+    that is the best balanced accuracy, is Phi(Delta / 2). Prior p: the Bayes
+    rule's threshold moves by t = ln((1 - p) / p) / Delta."""
+    delta = closed_form_delta(FEATURES)
+    balanced, se = synth.bayes_accuracy(FEATURES, clip=False, prior=0.5)
+    assert balanced == pytest.approx(norm.cdf(delta / 2), abs=4 * se)
+    p = synth.smoker_prior()
+    assert p == 0.25
+    t = np.log((1 - p) / p) / delta
+    expected = p * norm.cdf(delta / 2 - t) + (1 - p) * norm.cdf(delta / 2 + t)
+    accuracy, se = synth.bayes_accuracy(FEATURES, clip=False)
+    assert accuracy == pytest.approx(expected, abs=4 * se)
 
 
 def test_clipping_can_only_lower_the_ceiling():
-    clipped, se = synth.bayes_accuracy(FEATURES)
-    unclipped, _ = synth.bayes_accuracy(FEATURES, clip=False)
-    assert clipped <= unclipped + 2 * se
-    assert 0.76 < clipped < 0.80
+    for prior in (0.5, None):
+        clipped, se = synth.bayes_accuracy(FEATURES, prior=prior)
+        unclipped, _ = synth.bayes_accuracy(FEATURES, clip=False, prior=prior)
+        assert clipped <= unclipped + 2 * se
+    assert 0.76 < synth.bayes_accuracy(FEATURES, prior=0.5)[0] < 0.80
+    assert 0.81 < synth.bayes_accuracy(FEATURES)[0] < 0.85
 
 
 def test_genes_without_signal_leave_only_the_prior():
-    estimate, se = synth.bayes_accuracy(["EGFR", "PTEN"], n_draws=20_000)
-    assert estimate == pytest.approx(0.5, abs=4 * se + 1e-3)
+    for prior in (0.5, 0.25, 0.9):
+        estimate, se = synth.bayes_accuracy(["EGFR", "PTEN"], 20_000, prior=prior)
+        assert estimate == pytest.approx(max(prior, 1 - prior), abs=4 * se + 1e-3)
+
+
+@pytest.mark.parametrize("prior", [0.1, 0.4, 0.75])
+def test_one_set_of_draws_serves_every_prior(prior):
+    """The draws are made once per gene list (half from each class) and
+    weighed by the prior: at any prior they match the closed form."""
+    delta = closed_form_delta(FEATURES)
+    t = np.log((1 - prior) / prior) / delta
+    expected = prior * norm.cdf(delta / 2 - t) + (1 - prior) * norm.cdf(delta / 2 + t)
+    estimate, se = synth.bayes_accuracy(FEATURES, clip=False, prior=prior)
+    assert estimate == pytest.approx(expected, abs=4 * se)
+
+
+def test_sample_expression_draws_from_the_shipped_tables_model():
+    genes = ["LINC00159", "EFTUD1P1", "EGFR"]
+    big = synth.sample_expression(genes, 50_000, seed=1)
+    params = synth.gene_parameters().loc[genes]
+    assert list(big.columns) == [*genes, "smoker"]
+    assert big["smoker"].mean() == pytest.approx(synth.smoker_prior(), abs=0.01)
+    others = big[big["smoker"] == 0]
+    for gene in genes:  # non-smokers: the drawn mean and SD (little clipping)
+        assert others[gene].mean() == pytest.approx(params.loc[gene, "mean"], abs=0.03)
+        assert others[gene].std() == pytest.approx(params.loc[gene, "sd"], rel=0.03)
+    smokers = big[big["smoker"] == 1]
+    shift = smokers["LINC00159"].mean() - others["LINC00159"].mean()
+    assert shift == pytest.approx(params.loc["LINC00159", "sd"], rel=0.05)
+    assert big[genes].min().min() >= 0 and big[genes].max().max() <= 14
+    # the shared factor's correlation: loadings 0.5 and 0.4
+    corr = others[["LINC00159", "EFTUD1P1"]].corr().iloc[0, 1]
+    assert corr == pytest.approx(0.5 * 0.4, abs=0.02)
+    with pytest.raises(ValueError, match="NOT_A_GENE"):
+        synth.sample_expression(["NOT_A_GENE"], 10)
 
 
 def test_a_classifier_fitted_on_plenty_of_data_does_not_beat_the_ceiling():
@@ -177,11 +249,16 @@ def test_the_generator_describes_only_the_shipped_table_on_its_own_genes(
     assert synth.generated(["EGFR", "LINC00159"])
     assert not synth.generated(["EGFR", "NOT_A_GENE"])
     assert synth.known_ceiling(["EGFR", "NOT_A_GENE"]) is None
+    assert synth.known_balanced_ceiling(["EGFR", "NOT_A_GENE"]) is None
+    assert synth.known_balanced_ceiling(["EGFR", "LINC00159"]) == pytest.approx(
+        synth.bayes_accuracy(["EGFR", "LINC00159"], prior=0.5)[0]
+    )
     copy = tmp_path / "copy.csv"  # the same rows, but a table of the user's
     copy.write_bytes(synth.DEFAULT_OUT.read_bytes())
     monkeypatch.setenv("GBM_DATA", str(copy))
     assert not synth.generated(["EGFR", "LINC00159"])
     assert synth.known_ceiling(["EGFR", "LINC00159"]) is None
+    assert synth.known_balanced_ceiling(["EGFR", "LINC00159"]) is None
 
 
 def test_ceiling_cli_prints_it():
@@ -192,4 +269,5 @@ def test_ceiling_cli_prints_it():
         capture_output=True,
         text=True,
     )
-    assert "best possible accuracy: 0.7" in result.stdout
+    assert "best balanced accuracy                0.779" in result.stdout
+    assert "best accuracy at 25% smokers          0.828" in result.stdout

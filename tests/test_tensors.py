@@ -77,7 +77,7 @@ def test_page_prints_the_caught_errors(run):
 def test_claim_table_is_float64(ns):
     assert set(ns["X"].dtypes) == {np.dtype("float64")}
     assert ns["x64"].dtype == torch.float64
-    assert tuple(ns["x64"].shape) == ns["X"].shape == (88, 5)
+    assert tuple(ns["x64"].shape) == ns["X"].shape == (85, 5)
 
 
 def test_claim_float32_half_size(ns):
@@ -92,29 +92,53 @@ def test_claim_standardise_matches_sklearn(ns):
     assert (by_hand.std(dim=0, correction=0) - 1).abs().max() < 1e-6
 
 
-def test_claim_broadcast_exercise_shapes(run):
+def test_claim_broadcast_exercise_shapes(run, ns):
+    n, k = ns["x"].shape
     out = output_of(run, "solution_broadcast").splitlines()
-    assert out[0].endswith("-> (88, 5)")
-    assert out[1].endswith("-> (5, 5)")
+    assert out[0].endswith(f"-> ({n}, {k})")
+    assert out[1].endswith(f"-> ({k}, {k})")
     assert "error" in out[2]
     with pytest.raises(RuntimeError):
-        torch.zeros(88, 5) - torch.zeros(88)
+        torch.zeros(n, k) - torch.zeros(n)
 
 
 def test_claim_class_gaps(run, ns):
+    """The planted genes differ most, with the generator's signs, by more than
+    2.5 standard errors; the others by less than 2. The standard error is the
+    spread of a gap between group means when there is no effect."""
     x, mask, genes = ns["x"], ns["is_smoker"], ns["genes"]
     z = (x - x.mean(dim=0)) / x.std(dim=0, correction=0)
-    gaps = (z[mask].mean(0) - z[~mask].mean(0)).tolist()
-    gap = dict(zip(genes, gaps, strict=True))
+    gap = dict(zip(genes, (z[mask].mean(0) - z[~mask].mean(0)).tolist(), strict=True))
+    se = ns["standard_error"]
+    assert se == pytest.approx((1 / int(mask.sum()) + 1 / int((~mask).sum())) ** 0.5)
+    planted = [g for g in genes if g in SMOKING_EFFECT_SD]
+    assert len(planted) == 3
+    for gene in genes:
+        if gene in planted:
+            assert abs(gap[gene]) / se > 2.5
+            assert np.sign(gap[gene]) == np.sign(SMOKING_EFFECT_SD[gene])
+        else:
+            assert abs(gap[gene]) / se < 2
+    table = ns["gaps"]
+    assert table["gap / SE"].to_dict() == pytest.approx(
+        {g: gap[g] / se for g in genes}, abs=1e-5
+    )
     ranked = sorted(gap, key=lambda g: abs(gap[g]), reverse=True)
-    assert ranked[0] == max(SMOKING_EFFECT_SD, key=SMOKING_EFFECT_SD.get)
-    for gene in ranked[1:3]:  # the other planted genes, with their signs
-        assert gene in SMOKING_EFFECT_SD
-        assert np.sign(gap[gene]) == np.sign(SMOKING_EFFECT_SD[gene])
-    assert "RPL7L1P9" not in SMOKING_EFFECT_SD
-    assert 0.4 < gap["RPL7L1P9"] < 0.6  # "about half a standard deviation"
-    assert 40 <= int(mask.sum()) <= 48 and 40 <= int((~mask).sum()) <= 48
-    assert output_of(run, "solution_class_means").startswith(ranked[0])
+    assert output_of(run, "solution_class_means").splitlines()[2].startswith(ranked[0])
+
+
+def test_standard_error_of_a_gap_is_what_chance_gives():
+    """Shuffled labels (no effect): the gaps of standardised values spread with
+    the standard deviation sqrt(1/n1 + 1/n0), as the tensors page says."""
+    generator = torch.Generator().manual_seed(0)
+    values = torch.randn(85, generator=generator)
+    z = (values - values.mean()) / values.std(correction=0)
+    gaps = []
+    for _ in range(4000):
+        mask = torch.zeros(85, dtype=torch.bool)
+        mask[torch.randperm(85, generator=generator)[:21]] = True
+        gaps.append((z[mask].mean() - z[~mask].mean()).item())
+    assert np.std(gaps) == pytest.approx((1 / 21 + 1 / 64) ** 0.5, rel=0.06)
 
 
 def test_claim_view_shares_memory(ns):
@@ -148,6 +172,7 @@ def test_claim_grad_accumulates(run, ns):
 
 
 def test_claim_loss_derivative_matches(run, ns):
+    assert ns["w_guess"].grad.item() == pytest.approx(ns["derivative"].item())
     printed = output_of(run, "solution_loss_derivative").split()
     assert printed[1] == printed[4]  # "autograd: A  by hand: B", A == B
     x, t = ns["by_hand"][:, 0], ns["by_hand"][:, 1]

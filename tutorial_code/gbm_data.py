@@ -35,6 +35,7 @@ from tutorial_code.data_paths import (
     data_path,
     feature_genes,  # tutorials import it from here too
 )
+from tutorial_code.make_synthetic_gbm import show_ceiling  # the page's ceiling
 
 # --8<-- [start:constants]
 LABEL = "smoking_status"  # 0 = non-smoker, 1 = smoker
@@ -209,9 +210,10 @@ class WellFormedRows(io.TextIOBase):
     """The CSV text without its malformed records, read as pandas reads a file.
 
     One pass: the csv module splits the text into records as pandas asks for
-    more; a record whose field count differs from the header's is left out and
-    its line number kept in ``bad_lines``. Nothing is held beyond one chunk, so
-    memory does not grow with the file.
+    more; a record whose field count differs from the header's is left out,
+    its first line number kept in ``bad_lines`` and what is wrong with it in
+    ``kinds``. Nothing is held beyond one chunk, so memory does not grow with
+    the file.
     """
 
     def __init__(self, handle, csv_path: Path):
@@ -220,6 +222,9 @@ class WellFormedRows(io.TextIOBase):
         self.header = next(self.reader, None)
         self.pending = self.tap.release()
         self.bad_lines: list[int] = []
+        # first line -> "short" (too few fields), "long" (too many) or the
+        # last line of a record that runs on over several lines
+        self.kinds: dict[int, str | int] = {}
         self.good_rows = 0
         if not self.header:
             raise GBMDataError(f"{csv_path} is empty. {LAYOUT_HINT}")
@@ -231,6 +236,7 @@ class WellFormedRows(io.TextIOBase):
         size = -1 if size is None else size
         pieces, length = [self.pending], len(self.pending)
         while size < 0 or length < size:
+            first_line = self.reader.line_num + 1
             record = next(self.reader, None)
             if record is None:
                 break
@@ -242,7 +248,13 @@ class WellFormedRows(io.TextIOBase):
                 length += len(raw)
                 self.good_rows += 1
             else:
-                self.bad_lines.append(self.reader.line_num)
+                self.bad_lines.append(first_line)
+                if self.reader.line_num > first_line:  # a quote left open
+                    self.kinds[first_line] = self.reader.line_num
+                elif len(record) < len(self.header):
+                    self.kinds[first_line] = "short"
+                else:
+                    self.kinds[first_line] = "long"
         text = "".join(pieces)
         if 0 <= size < len(text):
             text, self.pending = text[:size], text[size:]
@@ -286,9 +298,10 @@ def _check_row_counts(csv_path: Path, rows: WellFormedRows) -> None:
             f"{csv_path}: {bad} of {bad + rows.good_rows} data rows have a "
             f"different number of fields than the header ({len(rows.header)}), "
             f"first at line(s) {_line_list(rows.bad_lines, 5)}. The likely cause is "
-            "a delimiter other than a comma in the rows, or commas inside values "
-            "that are not quoted: write the CSV with pandas.to_csv, which quotes "
-            "them."
+            "a delimiter other than a comma in the rows, commas inside values "
+            "that are not quoted, or lines cut short by an interrupted export: "
+            "export the table again and write it with pandas.to_csv, which "
+            "quotes values that hold commas."
         )
 
 
@@ -313,6 +326,7 @@ def _read_well_formed(csv_path: Path, source: str) -> pd.DataFrame:
     gbm = gbm.copy()
     gbm.attrs["source"] = str(csv_path)
     gbm.attrs["malformed_lines"] = rows.bad_lines
+    gbm.attrs["malformed_kinds"] = rows.kinds
     return gbm
 
 
@@ -320,7 +334,8 @@ def load_gbm(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Read the GBM CSV (one row per sample) and check it can be used.
 
     Malformed rows (the wrong number of fields) are skipped, not fatal: their
-    line numbers are kept in ``gbm.attrs["malformed_lines"]`` for
+    line numbers are kept in ``gbm.attrs["malformed_lines"]`` (what is wrong
+    with each in ``gbm.attrs["malformed_kinds"]``) for
     :func:`cleaning_report`. Every other problem raises a GBMDataError that
     names the file, the problem and what to do.
     """
@@ -544,7 +559,16 @@ def select_features(
         raise GBMDataError(
             f"No {LABEL} column: call label_smoking_status(gbm) before select_features."
         )
-    X = _as_numeric(gbm, genes).dropna()
+    values = _as_numeric(gbm, genes)
+    blank = [gene for gene in genes if len(values) and values[gene].isna().all()]
+    if blank:
+        raise GBMDataError(
+            f"Gene column(s) {', '.join(blank)}{_in_file(gbm)} hold no value in "
+            "any labelled row, so every sample would be dropped. Choose other "
+            "genes (python -m tutorial_code.gbm_data --suggest-genes 10 lists "
+            "candidates), or fill in the column."
+        )
+    X = values.dropna()
     X.attrs["source"] = gbm.attrs.get("source")  # for the split's messages
     y = gbm.loc[X.index, LABEL].astype(int)
     return X, y
@@ -607,11 +631,13 @@ def _check_splittable(y: pd.Series, test_size: float, where: str) -> None:
         )
     needed = _min_rows_to_split(test_size)
     if len(y) < needed or (counts < 2).any():
+        n_smokers, n_others = int(counts.get(1, 0)), int(counts.get(0, 0))
         raise GBMDataError(
-            f"Too few rows to split{where}: {len(y)} row(s) after cleaning "
-            f"(per class: {counts.sort_index().to_dict()}). A stratified split "
-            f"with test_size={test_size} needs at least {needed} rows and at "
-            "least 2 of each class; use a larger data file."
+            f"Too few rows to split{where}: after cleaning there are {n_others} "
+            f"non-smoker(s) and {n_smokers} smoker(s). A stratified split with "
+            f"test_size={test_size} needs at least {needed} rows and at least 2 "
+            "of each class (one for the training rows, one for the test rows); "
+            "use a larger data file."
         )
 
 
@@ -663,6 +689,8 @@ class CleaningReport:
     missing_selected_gene: int
     rows_kept: int
     malformed_lines: list[int] = field(default_factory=list)
+    # first line -> "short", "long" or the last line of a run-on record
+    malformed_kinds: dict[int, str | int] = field(default_factory=dict)
     source: str = ""
 
     @property
@@ -680,15 +708,40 @@ class CleaningReport:
         width = max(len(name) for name, _ in lines)
         text = "\n".join(f"{name:<{width}}  {count:>5}" for name, count in lines)
         if self.malformed_lines:
-            text += (
-                f"\nnote: skipped {self.malformed_skipped} malformed row(s) of "
-                f"{Path(self.source).name or 'the CSV'} (a different number of "
-                f"fields than the header) at line(s) "
-                f"{_line_list(self.malformed_lines)}. The usual cause is an "
-                "unquoted comma inside a value; write the CSV with quoting, as "
-                "pandas.to_csv does."
-            )
+            text += "\n" + self.malformed_note()
         return text
+
+    def malformed_note(self) -> str:
+        """Which lines were skipped, and the likely cause of each kind."""
+        kind = self.malformed_kinds
+        short = [n for n in self.malformed_lines if kind.get(n) == "short"]
+        long = [n for n in self.malformed_lines if kind.get(n) == "long"]
+        run_on = [n for n in self.malformed_lines if isinstance(kind.get(n), int)]
+        kinds = []
+        if short:
+            kinds.append(
+                f"{len(short)} cut short (fewer fields than the header, as an "
+                f"interrupted export or copy leaves them) at line(s) "
+                f"{_line_list(short)}"
+            )
+        if long:
+            kinds.append(
+                f"{len(long)} with more fields than the header (usually an "
+                f"unquoted comma inside a value) at line(s) {_line_list(long)}"
+            )
+        if run_on:
+            spans = [f"{n}-{kind[n]}" for n in run_on]
+            kinds.append(
+                f"{len(run_on)} running on over several lines (a quote opened "
+                "and not closed on its line, as when a line is cut short inside "
+                f"a quoted value) at lines {_line_list(spans)}"
+            )
+        return (
+            f"note: skipped {self.malformed_skipped} malformed row(s) of "
+            f"{Path(self.source).name or 'the CSV'}: {'; '.join(kinds)}. Fix those "
+            "lines, or export the table again (pandas.to_csv quotes values that "
+            "hold commas)."
+        )
 
 
 def cleaning_report(
@@ -703,6 +756,7 @@ def cleaning_report(
         missing_selected_gene=len(labelled) - len(X),
         rows_kept=len(X),
         malformed_lines=list(gbm.attrs.get("malformed_lines", [])),
+        malformed_kinds=dict(gbm.attrs.get("malformed_kinds", {})),
         source=gbm.attrs.get("source", ""),
     )
 
@@ -778,30 +832,16 @@ def script(argv: Sequence[str] | None = None) -> None:
 
 
 def main() -> None:
-    # --8<-- [start:imports]
-    # Tutorials import the data layer like this (it lives in this very module).
-    from tutorial_code.gbm_data import (
-        LABEL,
-        SMOKING_CATEGORIES,
-        cleaning_report,
-        clinical_columns,
-        feature_genes,
-        label_smoking_status,
-        load_gbm,
-        select_features,
-        smoking_history,
-        split_and_scale,
-        suggest_genes,
-    )
-
-    # --8<-- [end:imports]
-
     # --8<-- [start:load]
+    from tutorial_code.gbm_data import load_gbm
+
     gbm = load_gbm()
     print(f"{gbm.shape[0]} samples x {gbm.shape[1]} columns")
     # --8<-- [end:load]
 
     # --8<-- [start:clinical]
+    from tutorial_code.gbm_data import clinical_columns
+
     clinical = gbm[clinical_columns(gbm)]
     columns = ", ".join(clinical.columns)
     print(f"{clinical.shape[1]} clinical columns: {columns}")
@@ -810,67 +850,110 @@ def main() -> None:
     # --8<-- [end:clinical]
 
     # --8<-- [start:smoking_counts]
+    from tutorial_code.gbm_data import smoking_history
+
     print(smoking_history(gbm).value_counts(dropna=False).to_string())
     # --8<-- [end:smoking_counts]
 
     # --8<-- [start:label]
+    from tutorial_code.gbm_data import LABEL
+
     labelled = label_smoking_status(gbm)
     counts = labelled[LABEL].value_counts().sort_index()
     print(counts.rename({0: "0 (non-smoker)", 1: "1 (smoker)"}).to_string())
     # --8<-- [end:label]
 
     # --8<-- [start:solution_count_by_hand]
-    ex_counts = smoking_history(gbm).value_counts()  # recorded ones only
-    ex_smokers = sum(
-        n for category, n in ex_counts.items() if SMOKING_CATEGORIES[category]
-    )
-    print("smokers by hand:", ex_smokers, " non-smokers:", end=" ")
-    print(ex_counts.sum() - ex_smokers)
+    recorded = smoking_history(gbm).value_counts()  # missing ones left out
+    smokers_by_hand = 0
+    for category, n in recorded.items():
+        if SMOKING_CATEGORIES[category] == 1:
+            smokers_by_hand += n
+    non_smokers_by_hand = recorded.sum() - smokers_by_hand
+    print("smokers by hand:", smokers_by_hand, end="  ")
+    print("non-smokers:", non_smokers_by_hand)
     # --8<-- [end:solution_count_by_hand]
 
-    # --8<-- [start:solution_other_rule]
-    # Smoked in the last 15 years: long-ago quitters become 0.
-    ex_rule = dict(SMOKING_CATEGORIES)
-    ex_rule["Current reformed smoker, more than 15 years"] = 0
-    ex_label = smoking_history(gbm).map(ex_rule).dropna().astype(int)
-    print(ex_label.value_counts().sort_index().to_string())
-    ex_rules = {"ever smoked": labelled[LABEL], "smoked recently": ex_label}
-    for ex_name, ex_y in ex_rules.items():
-        ex_share = ex_y.value_counts(normalize=True).max()
-        print(f"{ex_name}: the larger class is {ex_share:.0%} of samples")
-    # --8<-- [end:solution_other_rule]
-
     # --8<-- [start:report]
-    print(cleaning_report(gbm))
+    from tutorial_code.gbm_data import cleaning_report
+
+    report = cleaning_report(gbm)
+    print(report)
     # --8<-- [end:report]
 
     # --8<-- [start:genes]
+    from tutorial_code.gbm_data import feature_genes
+
     genes = feature_genes()  # $GBM_GENES or --genes, else the default five
     print(f"{len(genes)} feature genes: {', '.join(genes)}")
     # --8<-- [end:genes]
 
     # --8<-- [start:features]
+    from tutorial_code.gbm_data import select_features
+
     X, y = select_features(labelled, genes)
     print(f"X: {X.shape}, y: {y.shape}, smokers: {y.mean():.0%}")
     # --8<-- [end:features]
 
     # --8<-- [start:split]
+    from tutorial_code.gbm_data import split_and_scale
+
     split = split_and_scale(X, y)
     for name, labels in [("train", split.y_train), ("test", split.y_test)]:
         print(f"{name}: {len(labels)} rows, {int(labels.sum())} smokers")
     print("scaler means (train rows):", split.scaler.mean_.round(2))
     # --8<-- [end:split]
 
+    # --8<-- [start:prevalence]
+    prevalence = y.mean()  # the share of smokers: y is 1 for a smoker
+    print(f"smokers: {y.sum()} of {len(y)} samples")
+    print(f"prevalence: {prevalence:.1%}")
+    # --8<-- [end:prevalence]
+
+    # --8<-- [start:majority_baseline]
+    import pandas as pd
+
+    larger = 1 if prevalence > 0.5 else 0  # the larger class
+    guess = pd.Series(larger, index=y.index)  # the same answer for everyone
+    baseline_accuracy = (guess == y).mean()
+    # A class's recall: the share of its samples that the guess gets right.
+    recall = {label: (guess[y == label] == label).mean() for label in (0, 1)}
+    baseline_balanced = (recall[0] + recall[1]) / 2
+    print(f"always answering {larger}: accuracy {baseline_accuracy:.1%}")
+    print(f"recall of non-smokers {recall[0]:.0%}, of smokers {recall[1]:.0%}")
+    print(f"balanced accuracy (the mean of the two): {baseline_balanced:.0%}")
+    # --8<-- [end:majority_baseline]
+
+    # --8<-- [start:solution_other_rule]
+    # Smoked in the last 15 years: long-ago quitters become 0.
+    recent_rule = dict(SMOKING_CATEGORIES)
+    recent_rule["Current reformed smoker, more than 15 years"] = 0
+    recent = smoking_history(gbm).map(recent_rule).dropna().astype(int)
+    print(recent.value_counts().sort_index().to_string())
+    recent_share = recent.mean()  # the share of smokers
+    ever_share = labelled[LABEL].mean()
+    shares = {"ever smoked": ever_share, "recently": recent_share}
+    for rule, share in shares.items():
+        larger_share = max(share, 1 - share)
+        print(f"{rule}: {share:.0%} smokers, larger class {larger_share:.0%}")
+    # --8<-- [end:solution_other_rule]
+
+    show_ceiling()
+
     # --8<-- [start:suggest_genes]
+    from tutorial_code.gbm_data import suggest_genes
+
     candidates = suggest_genes(gbm, 10)
     print(candidates.round(2).to_string())
     # --8<-- [end:suggest_genes]
 
     # --8<-- [start:solution_variable_genes]
-    ex_ranking = suggest_genes(gbm, len(gbm.columns))  # every gene, ranked
-    ex_rank = {gene: i + 1 for i, gene in enumerate(ex_ranking.index)}
-    for ex_gene in genes:
-        print(f"{ex_gene:<10} rank {ex_rank[ex_gene]:>2} of {len(ex_rank)}")
+    ranking = suggest_genes(gbm, len(gbm.columns))  # every gene, ranked
+    rank = {gene: i + 1 for i, gene in enumerate(ranking.index)}
+    for gene in genes:
+        print(f"{gene:<10} rank {rank[gene]:>2} of {len(rank)}")
+    in_top_ten = [gene for gene in genes if rank[gene] <= 10]
+    print("among the ten most variable:", ", ".join(in_top_ten) or "none")
     # --8<-- [end:solution_variable_genes]
 
 

@@ -7,28 +7,33 @@ least-squares answer. Page: docs/03_linear_regression.md.
 
 from __future__ import annotations
 
+# isort: split
 # --8<-- [start:imports]
-import tempfile
-from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
-import plotly.graph_objects as go
 import torch
 from torch import nn
 
 from tutorial_code.gbm_data import (
     GBMDataError,
     feature_genes,
-    gene_not_in_use,
-    label_smoking_status,
-    load_gbm,
-    run_as_script,
     select_features,
     split_and_scale,
 )
 
 # --8<-- [end:imports]
+# isort: split
+# --8<-- [start:plotly_import]
+import plotly.graph_objects as go
+
+# --8<-- [end:plotly_import]
+# isort: split
+# --8<-- [start:numpy_import]
+import numpy as np
+
+# --8<-- [end:numpy_import]
+# isort: split
+from tutorial_code.gbm_data import run_as_script
 
 # --8<-- [start:settings]
 SEED = 0  # initial weights
@@ -190,6 +195,51 @@ def loss_curves(curves: dict, title: str, log_y: bool = False):
 # --8<-- [end:figures]
 
 
+# --8<-- [start:polynomials]
+def noisy_points(rng, n: int):
+    """n points x in [-1, 1] of the curve y = sin(3x), with noise added to y."""
+    x = np.sort(rng.uniform(-1, 1, n))
+    return x, np.sin(3 * x) + rng.normal(0, 0.25, n)
+
+
+def fit_polynomial(points, degree: int):
+    """The polynomial of that degree with the least squared error on points."""
+    x, y = points
+    return np.polynomial.Polynomial.fit(x, y, degree)
+
+
+def mean_squared_error(curve, points) -> float:
+    x, y = points
+    return float(np.mean((curve(x) - y) ** 2))
+
+
+# --8<-- [end:polynomials]
+
+
+# --8<-- [start:overfitting_figure]
+def overfitting_figure(training, new, curves: dict) -> go.Figure:
+    """The training and new points, and each named fitted curve."""
+    fig = go.Figure()
+    fig.add_scatter(x=training[0], y=training[1], mode="markers", name="training")
+    fig.add_scatter(
+        x=new[0], y=new[1], mode="markers", name="new", marker_symbol="circle-open"
+    )
+    grid = np.linspace(-1, 1, 200)
+    for name, curve in curves.items():
+        fig.add_scatter(x=grid, y=curve(grid), mode="lines", name=name)
+    fig.update_layout(
+        title=f"Polynomials fitted to {len(training[0])} training points",
+        xaxis_title="x",
+        yaxis_title="y",
+        yaxis_range=[-2.5, 2.5],
+        template="plotly_white",
+    )
+    return fig
+
+
+# --8<-- [end:overfitting_figure]
+
+
 def main():
     # --8<-- [start:threads]
     # Our tensors are tiny: extra CPU threads cost more than they save.
@@ -197,6 +247,8 @@ def main():
     # --8<-- [end:threads]
 
     # --8<-- [start:data]
+    from tutorial_code.gbm_data import label_smoking_status, load_gbm
+
     labelled = label_smoking_status(load_gbm())
     data = regression_data(labelled)
     print("predict", data.target, "from", ", ".join(data.inputs))
@@ -212,8 +264,8 @@ def main():
     # --8<-- [end:build]
 
     # --8<-- [start:solution_parameters]
-    ex_count = sum(p.numel() for p in model.parameters())
-    print("inputs:", len(data.inputs), " parameters:", ex_count)
+    n_parameters = sum(p.numel() for p in model.parameters())
+    print("inputs:", len(data.inputs), " parameters:", n_parameters)
     # --8<-- [end:solution_parameters]
 
     # --8<-- [start:loss]
@@ -248,7 +300,7 @@ def main():
     m = (1 - 0.9) * grad  # running mean of gradients
     v = (1 - 0.999) * grad**2  # running mean of squared gradients
     m_hat, v_hat = m / (1 - 0.9), v / (1 - 0.999)  # bias corrections
-    change = -LEARNING_RATE * m_hat / (np.sqrt(v_hat) + 1e-8)
+    change = -LEARNING_RATE * m_hat / (v_hat**0.5 + 1e-8)
     print(f"gradient {grad:.5f}")
     print(f"Adam changed the weight by {w[0, 0].item() - before:.5f}")
     print(f"by hand: {change:.5f}; SGD would: {-LEARNING_RATE * grad:.5f}")
@@ -276,28 +328,28 @@ def main():
     for lr in LEARNING_RATES:
         lr_model = new_model(len(data.inputs))
         optimiser = torch.optim.SGD(lr_model.parameters(), lr=lr)
-        by_rate[f"lr = {lr}"] = train(lr_model, data, optimiser)["train"]
-    for name, losses in by_rate.items():
-        print(f"{name:<10} last training MSE {losses[-1]:.4g}")
-    fig = loss_curves(by_rate, "Training loss for four learning rates", True)
+        by_rate[lr] = train(lr_model, data, optimiser)["train"]
+    for lr, losses in by_rate.items():
+        print(f"lr = {lr:<6} last training MSE {losses[-1]:.4g}")
+    named = {f"lr = {lr}": losses for lr, losses in by_rate.items()}
+    fig = loss_curves(named, "Training loss for four learning rates", True)
     fig.show()
     # --8<-- [end:learning_rates]
 
     # --8<-- [start:solution_epochs_for_lr]
-    ex_model = new_model(len(data.inputs))
-    ex_sgd = torch.optim.SGD(ex_model.parameters(), lr=0.01)
-    ex_slow = train(ex_model, data, ex_sgd, epochs=10 * EPOCHS)["train"]
-    print(f"lr 0.01, {10 * EPOCHS} epochs: {ex_slow[-1]:.4f}")
+    slow_model = new_model(len(data.inputs))
+    slow_sgd = torch.optim.SGD(slow_model.parameters(), lr=0.01)
+    slow = train(slow_model, data, slow_sgd, epochs=10 * EPOCHS)["train"]
+    print(f"lr 0.01, {10 * EPOCHS} epochs: {slow[-1]:.4f}")
     print(f"lr 0.1,  {EPOCHS} epochs:  {history['train'][-1]:.4f}")
     # --8<-- [end:solution_epochs_for_lr]
 
     # --8<-- [start:solution_no_zero_grad]
-    ex_model = new_model(len(data.inputs))
-    ex_sgd = torch.optim.SGD(ex_model.parameters(), lr=LEARNING_RATE)
-    ex_piled = train(ex_model, data, ex_sgd, zero_grad=False)["train"]
-    ex_curves = {"with zero_grad": history["train"]}
-    ex_curves["without zero_grad"] = ex_piled
-    loss_curves(ex_curves, "Forgetting zero_grad()", log_y=True).show()
+    piled_model = new_model(len(data.inputs))
+    piled_sgd = torch.optim.SGD(piled_model.parameters(), lr=LEARNING_RATE)
+    piled = train(piled_model, data, piled_sgd, zero_grad=False)["train"]
+    curves = {"with zero_grad": history["train"], "without zero_grad": piled}
+    loss_curves(curves, "Forgetting zero_grad()", log_y=True).show()
     # --8<-- [end:solution_no_zero_grad]
 
     # --8<-- [start:adam_fit]
@@ -314,7 +366,27 @@ def main():
     test_r2 = r_squared(test_prediction, data.t_test)
     print("tracks gradients:", test_prediction.requires_grad)
     print(f"R² training {train_r2:.3f}, test {test_r2:.3f}")
+    spread = data.t_test.var(correction=0).item()  # MSE of the test mean
+    print(f"variance of the {len(data.t_test)} test targets: {spread:.3f}")
     # --8<-- [end:evaluate]
+
+    # --8<-- [start:show_overfitting]
+    rng = np.random.default_rng(1)
+    training_points = noisy_points(rng, 12)
+    new_points = noisy_points(rng, 12)  # from the same curve
+    curves, errors = {}, {}
+    for degree, fit in [(1, "underfit"), (3, "good fit"), (11, "overfit")]:
+        curve = fit_polynomial(training_points, degree)
+        curves[f"{fit} (degree {degree})"] = curve
+        errors[degree] = {
+            "training": mean_squared_error(curve, training_points),
+            "new": mean_squared_error(curve, new_points),
+        }
+        print(f"degree {degree:>2}: MSE", end=" ")
+        print(f"training {errors[degree]['training']:.3f},", end=" ")
+        print(f"new {errors[degree]['new']:.3f}")
+    overfitting_figure(training_points, new_points, curves).show()
+    # --8<-- [end:show_overfitting]
 
     # --8<-- [start:closed_form]
     weights, bias = least_squares(data.x_train, data.t_train)
@@ -326,51 +398,57 @@ def main():
     # --8<-- [end:closed_form]
 
     # --8<-- [start:repeated_splits]
-    split_r2 = np.array(
-        [
-            least_squares_test_r2(regression_data(labelled, seed=seed))
-            for seed in range(N_SPLITS)
-        ]
-    )
-    low, mid, high = np.percentile(split_r2, [2.5, 50, 97.5])
+    split_r2 = []
+    for seed in range(N_SPLITS):
+        split_data = regression_data(labelled, seed=seed)
+        split_r2.append(least_squares_test_r2(split_data))
+    split_r2 = np.array(split_r2)
+    low, mid, high = np.percentile(split_r2, [5, 50, 95])
     print(f"test R² over {N_SPLITS} splits: median {mid:.2f}")
-    print(f"middle 95%: {low:.2f} to {high:.2f}")
+    print(f"middle 90%: {low:.2f} to {high:.2f}")
     # --8<-- [end:repeated_splits]
 
     # --8<-- [start:solution_one_more_gene]
+    from tutorial_code.gbm_data import gene_not_in_use
+
     # EGFR here; on a table without it (or using it), another gene
     extra = gene_not_in_use(labelled, prefer="EGFR")
-    ex_genes = feature_genes() + [extra]
-    ex_r2 = []
-    for seed in range(N_SPLITS):
-        ex_data = regression_data(labelled, genes=ex_genes, seed=seed)
-        ex_r2.append(least_squares_test_r2(ex_data))
-    ex_r2 = np.array(ex_r2)
-    ex_gain = ex_r2 - split_r2  # same splits, paired
-    ex_low, ex_high = np.percentile(ex_gain, [2.5, 97.5])
-    print(f"median test R² with {extra}: {np.median(ex_r2):.2f}")
-    print(f"change, mean {ex_gain.mean():+.3f}", end=" ")
-    print(f"(middle 95%: {ex_low:+.3f} to {ex_high:+.3f})")
-    print(f"{extra} helps on {(ex_gain > 0).mean():.0%} of the splits")
+    r2_with_extra = []
+    for seed in range(N_SPLITS):  # the same splits as above
+        extra_data = regression_data(
+            labelled, genes=feature_genes() + [extra], seed=seed
+        )
+        r2_with_extra.append(least_squares_test_r2(extra_data))
+    gain = np.array(r2_with_extra) - split_r2  # split by split
+    gain_low, gain_high = np.percentile(gain, [5, 95])
+    print(f"median test R² with {extra}: {np.median(r2_with_extra):.2f}")
+    print(f"change: mean {gain.mean():+.3f}, median {np.median(gain):+.3f}")
+    print(f"middle 90% of the changes: {gain_low:+.3f} to {gain_high:+.3f}")
+    print(f"{extra} helps on {(gain > 0).mean():.0%} of the splits")
     # --8<-- [end:solution_one_more_gene]
 
     # --8<-- [start:solution_ceiling]
-    from tutorial_code.make_synthetic_gbm import generated, make_expression
+    from tutorial_code.make_synthetic_gbm import generated, sample_expression
 
-    if generated([*data.inputs, data.target]):
-        ex_rng = np.random.default_rng(0)  # its own generator
-        ex_smoker = (ex_rng.random(20_000) < 0.5).astype(float)
-        ex_big = make_expression(ex_rng, ex_smoker)  # 20,000 new samples
-        ex_x = torch.tensor(ex_big[data.inputs].to_numpy())
-        ex_t = torch.tensor(ex_big[data.target].to_numpy())
-        ex_w, ex_b = least_squares(ex_x, ex_t.unsqueeze(1))
-        ex_ceiling = r_squared(ex_x @ ex_w + ex_b, ex_t)
-        print(f"R² on 20,000 samples from the generator: {ex_ceiling:.3f}")
-    else:  # real data: no generator to draw new samples from
+    used = [*data.inputs, data.target]
+    if generated(used):  # the shipped table, on genes its generator made
+        # 20,000 new samples from the model that made the shipped table
+        plenty = sample_expression(used, 20_000)
+        x_plenty = torch.tensor(plenty[data.inputs].to_numpy())
+        t_plenty = torch.tensor(plenty[[data.target]].to_numpy())
+        w_plenty, b_plenty = least_squares(x_plenty, t_plenty)
+        fitted = x_plenty @ w_plenty + b_plenty
+        linear_ceiling = r_squared(fitted, t_plenty[:, 0])
+        print(f"R² on 20,000 samples from the generator: {linear_ceiling:.3f}")
+    else:  # a table of your own: no generator to draw new samples from
+        linear_ceiling = None
         print("R² ceiling: unknown (this table has no known generator)")
     # --8<-- [end:solution_ceiling]
 
     # --8<-- [start:save_load]
+    import tempfile
+    from pathlib import Path
+
     print({name: tuple(v.shape) for name, v in model.state_dict().items()})
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "linear_regressor.pt"

@@ -16,6 +16,7 @@ Regenerate (byte-identical) with::
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -205,6 +206,54 @@ def _check_generated(genes: list[str]) -> None:
         )
 
 
+def within_class_covariance(loading: np.ndarray) -> np.ndarray:
+    """Covariance of the standardised genes within either class: the shared
+    factor's loadings off the diagonal, 1 on it (as make_expression draws)."""
+    return np.outer(loading, loading) + np.diag(1 - loading**2)
+
+
+# --8<-- [start:class_distance]
+def class_distance(genes) -> float:
+    """Mahalanobis distance between the smokers' and the non-smokers' mean
+    in the generator's model: the gap between the two class means, measured
+    in standard deviations along the direction that separates them best."""
+    params = gene_parameters().loc[list(genes)]
+    # The smokers' mean minus the others', in standard deviations:
+    shift = params["effect"].to_numpy()
+    covariance = within_class_covariance(params["loading"].to_numpy())
+    # delta^2 = shift' covariance^-1 shift
+    return float(np.sqrt(shift @ np.linalg.solve(covariance, shift)))
+
+
+# --8<-- [end:class_distance]
+
+
+def draw_standardised(
+    genes, n: int, rng: np.random.Generator, prior: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """n new samples from the generator's own model on `genes`: the class
+    (smoker with probability `prior`) and the standardised values z, before
+    clipping (a gene's value is its mean + SD * z)."""
+    params = gene_parameters().loc[list(genes)]
+    covariance = within_class_covariance(params["loading"].to_numpy())
+    smoker = rng.random(n) < prior
+    z = rng.multivariate_normal(np.zeros(len(params)), covariance, size=n)
+    return smoker, z + np.outer(smoker, params["effect"].to_numpy())
+
+
+def sample_expression(genes, n: int, seed: int = 0) -> pd.DataFrame:
+    """n new samples of `genes` from the model that made the shipped table (its
+    drawn means and SDs, the shared factor, the smoking effects, the share of
+    smokers, the clipping), in log2 units, with their smoking status."""
+    genes = list(genes)
+    _check_generated(genes)
+    params = gene_parameters().loc[genes]
+    smoker, z = draw_standardised(genes, n, np.random.default_rng(seed), smoker_prior())
+    values = params["mean"].to_numpy() + params["sd"].to_numpy() * z
+    frame = pd.DataFrame(np.clip(values, *CLIP_RANGE), columns=genes)
+    return frame.assign(smoker=smoker.astype(int))
+
+
 def _log_likelihood(z, censored, low, high, mean, cov):
     """log p(observed | class) of standardised values z, where censored[i, j]
     is -1/+1 when gene j was clipped at the low/high end, else 0.
@@ -244,49 +293,61 @@ def _log_likelihood(z, censored, low, high, mean, cov):
     return out
 
 
-def bayes_accuracy(
-    genes, n_draws: int = 200_000, seed: int = 0, clip: bool = True
-) -> tuple[float, float]:
-    """Monte Carlo estimate (and its standard error) of the best accuracy
-    any classifier can reach on `genes` of the synthetic table.
-
-    Draws samples from the generator's own model (class from the prior;
-    standardised genes normal with the class's mean shift and the shared
-    factor's covariance; clipped to CLIP_RANGE unless clip=False), and
-    averages the Bayes classifier's probability of being right,
-    max_c P(c | x), computed exactly from those parameters. The gene means
-    and SDs matter only through the clipping; rounding to 4 decimals is
-    ignored (it moves values by at most 0.00005 log2 units).
-    """
-    genes = list(genes)
-    _check_generated(genes)
-    params = gene_parameters().loc[genes]
-    loading = params["loading"].to_numpy()
+@functools.lru_cache(maxsize=4)
+def _class_log_likelihoods(genes: tuple[str, ...], n_draws: int, seed: int, clip: bool):
+    """n_draws samples x from the generator's model, about half from each
+    class: their class, log p(x | non-smoker) and log p(x | smoker) (as
+    observed: clipped unless clip=False)."""
+    params = gene_parameters().loc[list(genes)]
     effect = params["effect"].to_numpy()
-    cov = np.outer(loading, loading) + np.diag(1 - loading**2)
+    cov = within_class_covariance(params["loading"].to_numpy())
     low = (CLIP_RANGE[0] - params["mean"].to_numpy()) / params["sd"].to_numpy()
     high = (CLIP_RANGE[1] - params["mean"].to_numpy()) / params["sd"].to_numpy()
     if not clip:
         low, high = np.full(len(genes), -np.inf), np.full(len(genes), np.inf)
-
-    rng = np.random.default_rng(seed)
-    prior = smoker_prior()
-    smoker = rng.random(n_draws) < prior
-    z = rng.multivariate_normal(np.zeros(len(genes)), cov, size=n_draws)
-    z += np.outer(smoker, effect)
+    smoker, z = draw_standardised(genes, n_draws, np.random.default_rng(seed), 0.5)
     censored = np.where(z <= low, -1, np.where(z >= high, 1, 0))
     z = np.clip(z, low, high)
-
-    log_joint = np.stack(
-        [
-            np.log(1 - prior)
-            + _log_likelihood(z, censored, low, high, 0 * effect, cov),
-            np.log(prior) + _log_likelihood(z, censored, low, high, effect, cov),
-        ]
+    return (
+        smoker,
+        _log_likelihood(z, censored, low, high, 0 * effect, cov),
+        _log_likelihood(z, censored, low, high, effect, cov),
     )
-    posterior = np.exp(log_joint - np.logaddexp(*log_joint))
-    right = posterior.max(axis=0)
-    return float(right.mean()), float(right.std() / np.sqrt(n_draws))
+
+
+def bayes_accuracy(
+    genes,
+    n_draws: int = 200_000,
+    seed: int = 0,
+    clip: bool = True,
+    prior: float | None = None,
+) -> tuple[float, float]:
+    """Monte Carlo estimate (and its standard error) of the best accuracy
+    any classifier can reach on `genes` of the synthetic table, when a
+    share `prior` of the samples are smokers (default: the generator's).
+    With prior=0.5 it is the best *balanced* accuracy at any share of smokers
+    (balanced accuracy weighs the two classes equally).
+
+    Draws samples from the generator's own model (standardised genes normal
+    with the class's mean shift and the shared factor's covariance; clipped
+    to CLIP_RANGE unless clip=False), and averages the Bayes classifier's
+    probability of being right, max_c P(c | x), computed exactly from those
+    parameters: over the smokers' draws and the others' separately, weighed
+    by the prior (so one set of draws serves every prior). The gene means
+    and SDs matter only through the clipping; rounding to 4 decimals is
+    ignored (it moves values by at most 0.00005 log2 units).
+    """
+    genes = tuple(genes)
+    _check_generated(list(genes))
+    prior = smoker_prior() if prior is None else prior
+    smoker, log_p0, log_p1 = _class_log_likelihoods(genes, n_draws, seed, clip)
+    log_joint = np.stack([np.log1p(-prior) + log_p0, np.log(prior) + log_p1])
+    right = np.exp(log_joint.max(axis=0) - np.logaddexp(*log_joint))
+    estimate, variance = 0.0, 0.0
+    for weight, draws in [(prior, right[smoker]), (1 - prior, right[~smoker])]:
+        estimate += weight * draws.mean()
+        variance += weight**2 * draws.var() / len(draws)
+    return float(estimate), float(np.sqrt(variance))
 
 
 def generated(genes) -> bool:
@@ -300,25 +361,53 @@ def generated(genes) -> bool:
 
 
 def known_ceiling(genes: list[str]) -> float | None:
-    """The ceiling of the table the tutorials read, when the generator
-    describes it (see `generated`); None otherwise."""
+    """The best accuracy any classifier can expect on the table the tutorials
+    read, at the generator's share of smokers, when the generator describes
+    it (see `generated`); None otherwise."""
     return bayes_accuracy(genes)[0] if generated(genes) else None
+
+
+def known_balanced_ceiling(genes: list[str]) -> float | None:
+    """The best balanced accuracy any classifier can expect on the table the
+    tutorials read (see `bayes_accuracy`), when the generator describes it;
+    None otherwise."""
+    return bayes_accuracy(genes, prior=0.5)[0] if generated(genes) else None
 
 
 def show_ceiling() -> None:
     """The ceiling as the data page shows it."""
     # --8<-- [start:ceiling]
-    from tutorial_code.data_paths import feature_genes
-    from tutorial_code.make_synthetic_gbm import bayes_accuracy, known_ceiling
+    from scipy.stats import norm
 
-    # From the generator's own parameters, not from the 88 rows we have.
-    ceiling = known_ceiling(feature_genes())
-    if ceiling is None:
+    from tutorial_code.data_paths import feature_genes
+    from tutorial_code.make_synthetic_gbm import (
+        bayes_accuracy,
+        class_distance,
+        generated,
+        smoker_prior,
+    )
+
+    # From the generator's own parameters, not from the rows we have.
+    genes = feature_genes()
+    if generated(genes):  # the shipped table, on genes the generator made
+        delta = class_distance(genes)
+        balanced_unclipped = norm.cdf(delta / 2)
+        balanced_ceiling, _ = bayes_accuracy(genes, prior=0.5)
+        smokers = smoker_prior()  # the generator's share of smokers
+        accuracy_ceiling, _ = bayes_accuracy(genes, prior=smokers)
+        majority = max(smokers, 1 - smokers)
+        ceilings = {
+            "distance between the class means": delta,
+            "best balanced accuracy, no clipping": balanced_unclipped,
+            "best balanced accuracy": balanced_ceiling,
+            f"best accuracy at {smokers:.0%} smokers": accuracy_ceiling,
+            "always answering the larger class": majority,
+        }
+        for name, value in ceilings.items():
+            print(f"{name:<37} {value:.3f}")
+    else:  # a table of your own: nobody knows its generator
+        delta = balanced_ceiling = accuracy_ceiling = None
         print("best possible accuracy: unknown (not the synthetic table)")
-    else:
-        unclipped, _ = bayes_accuracy(feature_genes(), clip=False)
-        print(f"best possible accuracy: {ceiling:.3f}")
-        print(f"the same without the clipping at 0 and 14: {unclipped:.3f}")
     # --8<-- [end:ceiling]
 
 

@@ -5,22 +5,15 @@ reshaping, NumPy and pandas round trips, autograd on a tiny function, seeds
 and devices. Page: docs/02_tensors.md.
 """
 
-# --8<-- [start:imports]
-import numpy as np
-import pandas as pd
+# --8<-- [start:plotly_import]
 import plotly.graph_objects as go
-import torch
-from sklearn.preprocessing import StandardScaler
 
-from tutorial_code.gbm_data import (
-    feature_genes,
-    label_smoking_status,
-    load_gbm,
-    run_as_script,
-    select_features,
-)
+# --8<-- [end:plotly_import]
+# --8<-- [start:imports]
+import torch
 
 # --8<-- [end:imports]
+from tutorial_code.gbm_data import run_as_script
 
 
 # --8<-- [start:cubic]
@@ -104,6 +97,13 @@ def main():
     # --8<-- [end:threads]
 
     # --8<-- [start:load]
+    from tutorial_code.gbm_data import (
+        feature_genes,
+        label_smoking_status,
+        load_gbm,
+        select_features,
+    )
+
     labelled = label_smoking_status(load_gbm())
     genes = feature_genes()
     X, y = select_features(labelled, genes)
@@ -129,8 +129,9 @@ def main():
     # --8<-- [start:indexing]
     print("first sample:", x[0])
     print("first gene, first 4 samples:", x[:4, 0])
-    print("a 3 x 2 block:\n", x[:3, 1:3])
+    print("a 3 x 2 block:\n", x[:3, :2])
     print("last sample's last gene:", x[-1, -1].item())
+    print("the same value in the table:", X.iloc[-1, -1])
     # --8<-- [end:indexing]
 
     # --8<-- [start:masks]
@@ -152,6 +153,8 @@ def main():
     # --8<-- [end:broadcasting]
 
     # --8<-- [start:standardise]
+    from sklearn.preprocessing import StandardScaler
+
     sds = x.std(dim=0, correction=0)  # divide by n, as sklearn does
     by_hand = (x - means) / sds
     scaler = StandardScaler().fit(X.to_numpy())
@@ -162,29 +165,44 @@ def main():
     # --8<-- [end:standardise]
 
     # --8<-- [start:solution_broadcast]
-    ex_n, ex_k = x.shape  # samples, genes
-    ex_pairs = [((ex_n, ex_k), (ex_k,)), ((ex_k, 1), (1, ex_k))]
-    ex_pairs.append(((ex_n, ex_k), (ex_n,)))
-    for ex_a, ex_b in ex_pairs:
+    n, k = x.shape  # samples, genes
+    pairs = [((n, k), (k,)), ((k, 1), (1, k)), ((n, k), (n,))]
+    for shape_a, shape_b in pairs:
         try:
-            ex_shape = (torch.zeros(ex_a) - torch.zeros(ex_b)).shape
-            print(ex_a, "and", ex_b, "->", tuple(ex_shape))
+            result = torch.zeros(shape_a) - torch.zeros(shape_b)
+            print(shape_a, "and", shape_b, "->", tuple(result.shape))
         except RuntimeError as error:
-            print(ex_a, "and", ex_b, "-> error:", error)
+            print(shape_a, "and", shape_b, "-> error:", error)
     # --8<-- [end:solution_broadcast]
 
     # --8<-- [start:solution_class_means]
-    ex_z = (x - x.mean(dim=0)) / x.std(dim=0, correction=0)
-    ex_gap = ex_z[is_smoker].mean(dim=0) - ex_z[~is_smoker].mean(dim=0)
-    ex_gaps = pd.Series(ex_gap.numpy(), index=genes).round(2)
-    print(ex_gaps.sort_values(key=abs, ascending=False).to_string())
+    import pandas as pd
+
+    from tutorial_code.make_synthetic_gbm import SMOKING_EFFECT_SD
+
+    z = (x - x.mean(dim=0)) / x.std(dim=0, correction=0)
+    gap = z[is_smoker].mean(dim=0) - z[~is_smoker].mean(dim=0)
+    # Without any effect, a gap between two group means of standardised
+    # values has a standard error of about sqrt(1/n1 + 1/n0).
+    n_smokers, n_others = is_smoker.sum().item(), (~is_smoker).sum().item()
+    standard_error = (1 / n_smokers + 1 / n_others) ** 0.5
+    gaps = pd.DataFrame(
+        {
+            "gap (SDs)": gap.numpy(),
+            "gap / SE": gap.numpy() / standard_error,
+            "planted": [SMOKING_EFFECT_SD.get(gene, 0.0) for gene in genes],
+        },
+        index=genes,
+    )
+    print(f"standard error of a gap: {standard_error:.2f}")
+    print(gaps.sort_values("gap (SDs)", key=abs, ascending=False).round(2))
     # --8<-- [end:solution_class_means]
 
     # --8<-- [start:matmul]
     w = torch.ones(len(genes), 2)  # one row per gene, 2 outputs
     print(tuple(x.shape), "@", tuple(w.shape), "->", tuple((x @ w).shape))
     try:
-        x @ torch.ones(3, 2)
+        x @ torch.ones(len(genes) + 1, 2)  # one row too many
     except RuntimeError as error:
         print("RuntimeError:", error)
     # --8<-- [end:matmul]
@@ -215,17 +233,21 @@ def main():
     # --8<-- [end:numpy_round_trip]
 
     # --8<-- [start:pandas_round_trip]
+    import pandas as pd
+
     frame = pd.DataFrame(by_hand.numpy(), columns=genes, index=X.index)
     print(frame.head(3).round(2).to_string())
     # --8<-- [end:pandas_round_trip]
 
     # --8<-- [start:solution_copy_or_share]
-    ex_array = np.zeros(3)  # float64
-    ex_as64 = torch.from_numpy(ex_array)
-    ex_as32 = torch.from_numpy(ex_array).float()
-    ex_array[0] = 7.0
-    print("float64 tensor:", ex_as64[0].item())
-    print("float32 tensor:", ex_as32[0].item())
+    import numpy as np
+
+    zeros64 = np.zeros(3)  # float64
+    as64 = torch.from_numpy(zeros64)
+    as32 = torch.from_numpy(zeros64).float()
+    zeros64[0] = 7.0
+    print("float64 tensor:", as64[0].item())
+    print("float32 tensor:", as32[0].item())
     # --8<-- [end:solution_copy_or_share]
 
     # --8<-- [start:autograd]
@@ -263,12 +285,13 @@ def main():
     # --8<-- [end:gradient_plot]
 
     # --8<-- [start:solution_loss_derivative]
-    ex_x, ex_t = by_hand[:, 0], by_hand[:, 1]  # standardised genes
-    ex_w = torch.tensor(0.5, requires_grad=True)
-    ex_loss = ((ex_w * ex_x - ex_t) ** 2).mean()
-    ex_loss.backward()
-    ex_hand = (2 * ex_x * (0.5 * ex_x - ex_t)).mean()
-    print(f"autograd: {ex_w.grad.item():.6f}  by hand: {ex_hand.item():.6f}")
+    first_gene, second_gene = by_hand[:, 0], by_hand[:, 1]  # standardised
+    w_guess = torch.tensor(0.5, requires_grad=True)
+    mse = ((w_guess * first_gene - second_gene) ** 2).mean()
+    mse.backward()
+    derivative = (2 * first_gene * (0.5 * first_gene - second_gene)).mean()
+    print(f"autograd: {w_guess.grad.item():.6f}", end="  ")
+    print(f"by hand: {derivative.item():.6f}")
     # --8<-- [end:solution_loss_derivative]
 
     # --8<-- [start:seeds]
