@@ -24,14 +24,17 @@ from hooks.tutorials import (
     ROOT,
     Cell,
     PageRun,
+    ProseResult,
     Section,
+    page_name,
+    page_results,
     page_sections,
     run_page,
 )
 
 CACHE_DIR = Path(".cache") / "tutorials"  # under the project root
 RERUN_ENV = "TUTORIALS_RERUN"
-FORMAT = 2  # bump when the entry layout changes
+FORMAT = 3  # bump when the entry layout changes
 KEEP_PER_PAGE = 3  # entries kept per page, most recently used first
 RUNNER = Path(__file__).with_name("tutorials.py")  # its code is part of every key
 
@@ -132,7 +135,17 @@ def import_closure(modules: set[Path], root: Path) -> set[Path]:
     return seen
 
 
-def cache_key(sections: list[Section], inputs: Inputs, root: Path = ROOT) -> str:
+def _computes(result: ProseResult) -> list:
+    """What a fill-in or a check computes, and where: not the prose around it."""
+    return [result.kind, result.expression, result.after]
+
+
+def cache_key(
+    sections: list[Section],
+    results: list[ProseResult],
+    inputs: Inputs,
+    root: Path = ROOT,
+) -> str:
     digest = hashlib.sha256()
 
     def add(label: str, content: bytes) -> None:
@@ -142,6 +155,7 @@ def cache_key(sections: list[Section], inputs: Inputs, root: Path = ROOT) -> str
     add("format", str(FORMAT).encode())
     add("python", sys.version.encode())
     add("sections", json.dumps([[s.module, s.name] for s in sections]).encode())
+    add("expressions", json.dumps([_computes(r) for r in results]).encode())
     for module in sorted(import_closure({root / s.module for s in sections}, root)):
         add(module.relative_to(root).as_posix(), module.read_bytes())
     requirements = root / "requirements.txt"
@@ -193,6 +207,7 @@ def save(run: PageRun, key: str, page: Path, cache_dir: Path) -> None:
             }
             for c in run.cells
         ],
+        "results": [[*_computes(r), r.text, r.passed, r.error] for r in run.results],
     }
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = entry_path(page, key, cache_dir)
@@ -208,7 +223,11 @@ def prune(page: Path, cache_dir: Path, keep: int = KEEP_PER_PAGE) -> None:
 
 
 def load(
-    page: Path, key: str, sections: list[Section], cache_dir: Path
+    page: Path,
+    key: str,
+    sections: list[Section],
+    results: list[ProseResult],
+    cache_dir: Path,
 ) -> PageRun | None:
     """The cached run for this key, or None if absent, stale or damaged."""
     path = entry_path(page, key, cache_dir)
@@ -221,6 +240,7 @@ def load(
             and body["key"] == key
             and [(c["module"], c["section"]) for c in body["cells"]]
             == [(s.module, s.name) for s in sections]
+            and [r[:3] for r in body["results"]] == [_computes(r) for r in results]
         )
         if valid:
             os.utime(path)  # used now: pruning keeps it
@@ -232,7 +252,9 @@ def load(
         Cell(section, c["stdout"], c["figures"])
         for section, c in zip(sections, body["cells"], strict=True)
     ]
-    return PageRun(str(page), cells, namespace={}, seconds=body["seconds"])
+    for result, stored in zip(results, body["results"], strict=True):
+        result.text, result.passed, result.error = stored[3:]
+    return PageRun(str(page), cells, {}, body["seconds"], results)
 
 
 def lookup(
@@ -241,11 +263,13 @@ def lookup(
     """(sections, key, cached run or None) for a page; None also when
     TUTORIALS_RERUN=1 asks for a fresh run."""
     cache_dir = cache_dir or root / CACHE_DIR
-    sections = page_sections(page.read_text(encoding="utf-8"), root)
-    key = cache_key(sections, inputs, root)
+    markdown = page.read_text(encoding="utf-8")
+    sections = page_sections(markdown, root)
+    results = page_results(markdown, page_name(page, root))
+    key = cache_key(sections, results, inputs, root)
     if os.environ.get(RERUN_ENV) == "1":
         return sections, key, None
-    return sections, key, load(page, key, sections, cache_dir)
+    return sections, key, load(page, key, sections, results, cache_dir)
 
 
 def run_and_save(page: Path, key: str, root: Path, cache_dir: Path) -> PageRun:

@@ -44,6 +44,7 @@ from hooks.tutorials import (
     TutorialError,
     forget_tutorial_modules,
     is_tutorial,
+    page_name,
     unexecuted_run,
 )
 
@@ -215,16 +216,17 @@ class Build:
 
     def result(self, page: Path) -> PageJob:
         """The page's job with its run, waiting for it (or running it in this
-        process with TUTORIALS_WORKERS=0). Raises TutorialError if it failed."""
+        process with TUTORIALS_WORKERS=0). Raises TutorialError if it failed,
+        or if a sentence's check fails on the shipped data and genes."""
         job = self.jobs[page]
         if job.error is not None:
             raise job.error
-        if job.run is not None:
-            return job
-        if job.future is None:
+        if job.run is None and job.future is None:
             job.run = run_and_save(page, job.key, self.root, self.cache_dir)
-            return job
-        job.run = job.future.result()
+        elif job.run is None:
+            job.run = job.future.result()
+        if job.run.not_so and not self.inputs.custom:
+            raise TutorialError(not_so_on_shipped_data(page, job.run, self.root))
         return job
 
     def close(self, cancel: bool = False) -> None:
@@ -245,6 +247,19 @@ class Build:
         for thread in self._threads:
             thread.join()
         self._threads = []
+
+
+def not_so_on_shipped_data(page: Path, run: PageRun, root: Path) -> str:
+    """The sentences of a page whose checks fail (or fill-ins raise) on the
+    shipped data, where the prose must hold: each with its expression."""
+    lines = [f"{page_name(page, root)}: not so on the shipped data:"]
+    for result in run.not_so:
+        outcome = f"raised {result.error}" if result.error else "is false"
+        lines.append(
+            f'  "{result.sentence}"\n    {result.kind}: {result.expression} {outcome}'
+        )
+    lines.append("Correct the sentence, or its check or fill-in.")
+    return "\n".join(lines)
 
 
 def run_in_worker(

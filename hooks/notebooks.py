@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import nbformat
 
 from hooks.frame import framed, split_front_matter, tutorial_frame
-from hooks.page_output import figure_html
+from hooks.page_output import bind_results, figure_html
 from hooks.tutorials import SNIPPET_FENCE, Cell, PageRun
 
 LEARNER_SUFFIX = "-learner"  # 02_tensors.ipynb and 02_tensors-learner.ipynb
@@ -279,6 +279,7 @@ def page_notebooks(
     Raises FrameError if the front matter lacks a key."""
     where = f"{page.parent.name}/{page.name}"
     meta, body = split_front_matter(page.read_text(encoding="utf-8"), where)
+    body = bind_results(body, run, notebook=True)
     markdown = framed(body, tutorial_frame(meta, where), note)
     markdown = with_site_links(markdown, page.name, site_url)
     pieces = page_pieces(markdown, run)

@@ -40,7 +40,11 @@ from hooks.notebooks import (  # noqa: E402
     page_title,
     write_notebooks,
 )
-from hooks.page_output import insert_results, other_inputs_note  # noqa: E402
+from hooks.page_output import (  # noqa: E402
+    bind_results,
+    insert_results,
+    other_inputs_note,
+)
 from hooks.tutorials import TutorialError  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.tutorials")
@@ -91,6 +95,14 @@ class TutorialSite:
                 job.run.seconds,
                 job.key[:10],
             )
+            for result in job.run.not_so:  # only on other data: else job() raised
+                log.info(
+                    '%s: marked not so on this build\'s data: "%s" (%s: %s)',
+                    page.name,
+                    result.sentence,
+                    result.kind,
+                    result.expression,
+                )
             folder = self.build.notebook_dir / "notebooks"
             write_notebooks(folder, page, job.run, self.site_url, self.note)
             self.ready.add(page)
@@ -223,7 +235,7 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
     job = _site.job(tutorial)
     page_key = re.sub(r"[\W_]", "", page.file.src_uri)
     markdown, _site.figures[page.file.src_uri] = insert_results(
-        markdown, job.run, page_key
+        bind_results(markdown, job.run), job.run, page_key
     )
     framed_markdown = framed(markdown, _site.frames[tutorial], _site.note)
     return framed_markdown + footer(job, page.url)

@@ -30,6 +30,24 @@ SNIPPET_FENCE = re.compile(
 SECTION_MARK = re.compile(r"^\s*#\s*--8<--\s*\[(?P<kind>start|end):(?P<name>[\w.-]+)\]")
 SOLUTION_PREFIX = "solution_"  # exercise solutions (left out of learner notebooks)
 CAPTURE_RENDERER = "tutorial-capture"
+# Any fenced code block: what looks like a fill-in or a check inside one is code.
+CODE_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[^\n]*\n"
+    r".*?^(?P=indent)(?P=fence)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+# Results bound to the run, in a page's prose: {{ expression }} (or
+# {{ expression:spec }}) is a fill-in, <!-- check: expression --> a check of
+# the sentence it follows.
+PROSE_EXPRESSION = re.compile(
+    r"\{\{(?P<fill_in>.+?)\}\}|<!--[ \t]*check:(?P<check>.*?)-->", re.DOTALL
+)
+FILL_IN, CHECK = "fill-in", "check"
+# Where the prose before a fill-in or check starts: a blank line, an
+# admonition's title, a code fence.
+PARAGRAPH_START = re.compile(
+    r"\n[ \t>]*\n|^[ \t]*(?:!!!|\?\?\?\+?|`{3,}|~{3,})[^\n]*\n", re.MULTILINE
+)
 
 
 class TutorialError(Exception):
@@ -56,11 +74,39 @@ class Cell:
 
 
 @dataclass
+class ProseResult:
+    """A fill-in or a check of a page's prose, and what it gave in the run."""
+
+    page: str  # e.g. docs/04_classifier.md
+    kind: str  # FILL_IN or CHECK
+    expression: str  # as written; a fill-in's may end in !conversion and :spec
+    after: int  # index of the section it is evaluated after
+    sentence: str = ""  # the sentence it stands in (a check: the one it follows)
+    text: str = ""  # a fill-in's value, as f"{expression}" formats it
+    passed: bool | None = None  # None: not evaluated (execution off)
+    error: str = ""  # what the expression raised, if it did
+
+
+@dataclass
 class PageRun:
     page: str
     cells: list[Cell]
     namespace: dict
     seconds: float
+    results: list[ProseResult] = field(default_factory=list)  # in page order
+
+    @property
+    def checks(self) -> list[ProseResult]:
+        return [r for r in self.results if r.kind == CHECK]
+
+    @property
+    def fill_ins(self) -> list[ProseResult]:
+        return [r for r in self.results if r.kind == FILL_IN]
+
+    @property
+    def not_so(self) -> list[ProseResult]:
+        """Checks that failed and fill-ins that raised."""
+        return [r for r in self.results if r.passed is False]
 
     @property
     def stdout(self) -> str:
@@ -105,6 +151,72 @@ def page_sections(markdown: str, root: Path = ROOT) -> list[Section]:
         read_section(m["path"], m["section"], root)
         for m in SNIPPET_FENCE.finditer(markdown)
     ]
+
+
+# ------------------------------------------------------------------ prose
+
+
+def prose_expressions(markdown: str):
+    """The fill-ins and checks of a page's Markdown (regex matches), in page
+    order, outside fenced code blocks."""
+    fences = [(m.start(), m.end()) for m in CODE_FENCE.finditer(markdown)]
+    for match in PROSE_EXPRESSION.finditer(markdown):
+        if not any(start <= match.start() < end for start, end in fences):
+            yield match
+
+
+def _sentence(markdown: str, match: re.Match) -> str:
+    """The sentence a check follows, or that holds a fill-in, on one line: cut
+    (best effort) at the previous sentence's end or the paragraph's start."""
+    text = re.split(PARAGRAPH_START, markdown[: match.start()])[-1]
+    if match["fill_in"] is not None:  # on to the end of its own sentence
+        rest = markdown[match.start() :]
+        text += re.split(r"(?<=[.!?])\s|\n[ \t>]*\n", rest, maxsplit=1)[0]
+    text = " ".join(re.sub(r"<!--.*?-->", " ", text, flags=re.DOTALL).split())
+    return re.split(r"(?<=[.!?])\s+(?=[\"“(\[*_`${]*[A-Z0-9{])", text)[-1]
+
+
+def page_results(markdown: str, page: str) -> list[ProseResult]:
+    """The page's fill-ins and checks, not evaluated yet, each placed after
+    the last code block before it. One before the first is an error."""
+    fence_ends = [m.end() for m in SNIPPET_FENCE.finditer(markdown)]
+    results = []
+    for match in prose_expressions(markdown):
+        kind = FILL_IN if match["fill_in"] is not None else CHECK
+        expression = (match["fill_in"] or match["check"] or "").strip()
+        after = sum(end <= match.start() for end in fence_ends) - 1
+        if after < 0:
+            line = markdown.count("\n", 0, match.start()) + 1
+            raise TutorialError(
+                f"{page}:{line}: the {kind} '{expression}' comes before the "
+                "page's first code block. It is evaluated right after the code "
+                "block before it: move it below one"
+            )
+        sentence = _sentence(markdown, match)
+        results.append(ProseResult(page, kind, expression, after, sentence))
+    return results
+
+
+def evaluate(result: ProseResult, namespace: dict) -> None:
+    """Whether a check is true, or a fill-in's text (as the f-string field
+    f"{expression}" gives it), in the page's namespace as it stands now. An
+    expression that raises fails, its error kept."""
+    if result.kind == CHECK:
+        source = f"({result.expression}\n)"  # may span lines of prose
+    else:  # triple quotes: the expression may hold either kind of quote
+        quotes = "'''" if '"""' in result.expression else '"""'
+        source = f"f{quotes}{{{result.expression}}}{quotes}"
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            value = eval(compile(source, result.page, "eval"), namespace)
+            # bool() too may raise (an array has no single truth value)
+            result.passed = bool(value) if result.kind == CHECK else True
+    except Exception as exc:
+        result.passed, result.error = False, f"{type(exc).__name__}: {exc}"
+        return
+    if result.kind == FILL_IN:
+        result.text = value
 
 
 # ------------------------------------------------------------------ figures
@@ -249,19 +361,37 @@ def forget_tutorial_modules() -> None:
         del sys.modules[name]
 
 
+def page_name(page: Path, root: Path = ROOT) -> str:
+    """A page as messages name it: docs/01_x.md, relative to the project."""
+    page = page.resolve()
+    return page.relative_to(root).as_posix() if page.is_relative_to(root) else str(page)
+
+
 def run_page(page: str | Path, root: Path = ROOT) -> PageRun:
-    """Run the code a page shows, in page order, as the build does."""
+    """Run the code a page shows, in page order, as the build does, and each
+    fill-in and check of its prose right after the code block before it."""
     page_path = Path(page) if Path(page).is_absolute() else root / page
-    sections = page_sections(page_path.read_text(encoding="utf-8"), root)
+    markdown = page_path.read_text(encoding="utf-8")
+    sections = page_sections(markdown, root)
+    results = page_results(markdown, page_name(page_path, root))
     namespace = {"__name__": "__tutorial__", "__builtins__": __builtins__}
     make_importable(root)
     start = time.perf_counter()
+    cells = []
     with contextlib.chdir(root):
-        cells = [run_cell(section, namespace, root) for section in sections]
-    return PageRun(str(page), cells, namespace, time.perf_counter() - start)
+        for index, section in enumerate(sections):
+            cells.append(run_cell(section, namespace, root))
+            for result in results:
+                if result.after == index:
+                    evaluate(result, namespace)
+    seconds = time.perf_counter() - start
+    return PageRun(str(page), cells, namespace, seconds, results)
 
 
 def unexecuted_run(page: Path, root: Path = ROOT) -> PageRun:
-    """A page's sections with no outputs: for builds with execution turned off."""
-    sections = page_sections(page.read_text(encoding="utf-8"), root)
-    return PageRun(str(page), [Cell(s) for s in sections], {}, 0.0)
+    """A page's sections with no outputs and its fill-ins and checks not
+    evaluated: for builds with execution turned off."""
+    markdown = page.read_text(encoding="utf-8")
+    sections = page_sections(markdown, root)
+    results = page_results(markdown, page_name(page, root))
+    return PageRun(str(page), [Cell(s) for s in sections], {}, 0.0, results)

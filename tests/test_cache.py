@@ -12,6 +12,7 @@ import pytest
 from conftest import HELPER, fence
 
 from hooks import cache
+from hooks.engine import Build
 from hooks.tutorials import ROOT, forget_tutorial_modules
 
 
@@ -204,3 +205,41 @@ def test_a_tutorial_failure_is_not_cached(project):
     with pytest.raises(Exception, match="broken"):
         run(project, "02_second")
     assert not entries(project, "02_second")
+
+
+# ------------------------------------------------------------ fill-ins and checks
+
+COUNTED = """\
+def main():
+    # --8<-- [start:story]
+    with open("runs.txt", "a") as runs:  # one line each time the page runs
+        runs.write("ran\\n")
+    answer = 42
+    # --8<-- [end:story]
+"""
+
+
+def test_a_checks_expression_is_part_of_the_key_and_the_prose_around_it_is_not(
+    project, monkeypatch
+):
+    """Reuse measured as no page ran: the page's code counts its runs."""
+    monkeypatch.setenv("TUTORIALS_WORKERS", "0")
+    (project / "tutorial_code/counted.py").write_text(COUNTED)
+    page = project / "docs/03_counted.md"
+    prose = "The answer is {{ answer }}. It is even. <!-- check: answer % 2 == 0 -->\n"
+    page.write_text(fence("counted", "story") + prose)
+
+    def build():
+        forget_tutorial_modules()
+        job = Build(project, [page]).result(page)
+        runs = (project / "runs.txt").read_text().count("ran")
+        return runs, [(r.text, r.passed) for r in job.run.results]
+
+    assert build() == (1, [("42", True), ("", True)])
+    assert build() == (1, [("42", True), ("", True)])  # reused, results and all
+    page.write_text(page.read_text().replace("It is even.", "It is an even number."))
+    assert build()[0] == 1
+    page.write_text(page.read_text().replace("answer % 2 == 0", "answer % 3 == 0"))
+    assert build() == (2, [("42", True), ("", True)])
+    page.write_text(page.read_text().replace("{{ answer }}", "{{ answer:.1f }}"))
+    assert build() == (3, [("42.0", True), ("", True)])

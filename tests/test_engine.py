@@ -4,6 +4,7 @@ fresh ones are reused without starting any, and failures say what to do.
 Uses the tiny project of conftest.py: no torch, so a worker starts at once.
 """
 
+import html
 import os
 import subprocess
 import sys
@@ -11,12 +12,13 @@ import textwrap
 
 import nbformat
 import pytest
-from conftest import FRONT_MATTER, fence
+from conftest import FRONT_MATTER, build_site, fence
 
 from hooks import engine
 from hooks.cache import CACHE_DIR
 from hooks.engine import Build
-from hooks.tutorials import ROOT, TutorialError
+from hooks.page_output import bind_results
+from hooks.tutorials import ROOT, TutorialError, run_page
 
 
 def pages(project):
@@ -161,3 +163,139 @@ def test_the_notebooks_command_names_a_page_without_its_frame(tiny_project, tmp_
     )
     assert result.returncode == 1
     assert "docs/01_first.md: the front matter lacks teaching" in result.stderr
+
+
+# ------------------------------------------------------------ results bound to the run
+
+RESULTS = (
+    "\nDoubling 21 gives {{ double(21) }}, or {{ double(21) / 100:.0% }} of a "
+    "hundred, {{ 'twice'!r }} as much.\n\nThe double of 21 is even. "
+    "<!-- check: double(21) % 2 == 0 -->\n"
+)
+FALSE_CHECK = "Doubling makes 21 odd. <!-- check: double(21) % 2 == 1 --> So it is.\n"
+
+
+def with_prose(project, prose, page="01_first"):
+    """Append prose after the page's last code block."""
+    path = project / "docs" / f"{page}.md"
+    path.write_text(path.read_text() + prose)
+    return path
+
+
+def notebook_text(site, page="01_first", learner=False):
+    suffix = "-learner" if learner else ""
+    notebook = nbformat.read(
+        site / "notebooks" / page / f"{page}{suffix}.ipynb", as_version=4
+    )
+    return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+def test_fill_ins_show_their_values_on_the_page_and_in_both_notebooks(tiny_project):
+    with_prose(tiny_project, RESULTS)
+    site = tiny_project / "site"
+    result = build_site(tiny_project, site).result()
+    assert result.returncode == 0, result.stderr
+    shown = "Doubling 21 gives 42, or 42% of a hundred, 'twice' as much."
+    page = (site / "01_first" / "index.html").read_text()
+    assert html.unescape(shown) in html.unescape(page)
+    assert "The double of 21 is even." in page
+    assert "{{" not in page and "check:" not in page and "result-not-so" not in page
+    for learner in (False, True):
+        text = notebook_text(site, learner=learner)
+        assert shown in text and "check:" not in text
+
+
+def test_a_false_check_stops_a_build_on_the_shipped_data_and_is_marked_on_other_data(
+    tiny_project,
+):
+    with_prose(tiny_project, FALSE_CHECK)
+    other = tiny_project / "other.csv"
+    other.write_text("a\n1\n")
+    shipped = build_site(tiny_project, tiny_project / "site-shipped")
+    on_other = build_site(
+        tiny_project, tiny_project / "site-other", env={"GBM_DATA": str(other)}
+    )
+    failed = shipped.result()
+    assert failed.returncode != 0
+    message = failed.stdout + failed.stderr
+    assert "docs/01_first.md" in message
+    assert '"Doubling makes 21 odd."' in message
+    assert "check: double(21) % 2 == 1 is false" in message
+    assert "Traceback" not in message, message
+
+    built = on_other.result()
+    assert built.returncode == 0, built.stderr
+    site = tiny_project / "site-other"
+    page = html.unescape((site / "01_first" / "index.html").read_text())
+    # Right where the comment was: after its sentence, before the next one.
+    assert (
+        'Doubling makes 21 odd. <span class="result-not-so" title="check: '
+        "double(21) % 2 == 1\">⚠ not so on this build's data</span> So it is"
+    ) in page
+    assert "is marked <strong>⚠ not so on this build's data</strong>" in page
+    assert "01_first.md: marked not so on this build's data: " in built.stderr
+    assert '"Doubling makes 21 odd."' in built.stderr
+    for learner in (False, True):
+        text = notebook_text(site, learner=learner)
+        assert "Doubling makes 21 odd. **⚠ not so on this build's data** So it" in text
+
+
+def test_a_fill_in_or_check_before_the_first_code_block_is_an_error_naming_the_page(
+    tiny_project, monkeypatch
+):
+    monkeypatch.setenv(engine.WORKERS_ENV, "0")
+    page = tiny_project / "docs" / "02_second.md"
+    page.write_text(
+        page.read_text().replace("# Second\n", "# Second\n\nIt has {{ n }} lines.\n")
+    )
+    build = Build(tiny_project, pages(tiny_project))
+    assert build.result(pages(tiny_project)[0]).run.stdout == EXPECTED["01_first"]
+    with pytest.raises(TutorialError) as failure:
+        build.result(page)
+    message = str(failure.value)
+    assert "docs/02_second.md:" in message
+    assert "the fill-in 'n' comes before the page's first code block" in message
+
+
+def test_a_page_run_lists_its_checks_and_fill_ins_on_any_data(
+    tiny_project, monkeypatch
+):
+    """What a test needs without MkDocs: run_page on other data, its failed checks."""
+    page = with_prose(
+        tiny_project,
+        "The table has two lines. "
+        "<!-- check: len(data_path().read_text().splitlines()) == 2 -->\n"
+        "Its first line is {{ data_path().read_text().splitlines()[0]!r }}; its "
+        "tenth {{ data_path().read_text().splitlines()[9] }}.\n",
+        page="02_second",
+    )
+    shipped = run_page(page, tiny_project)
+    assert [(c.sentence, c.passed) for c in shipped.checks] == [
+        ("The table has two lines.", True)
+    ]
+    first, tenth = shipped.fill_ins
+    assert (first.text, first.passed) == ("'a,b'", True)
+    assert not tenth.passed and tenth.error == "IndexError: list index out of range"
+    assert shipped.not_so == [tenth]
+
+    other = tiny_project / "other.csv"
+    other.write_text("x\n1\n2\n")
+    monkeypatch.setenv("GBM_DATA", str(other))
+    (check,) = run_page(page, tiny_project).checks
+    assert (check.page, check.sentence, check.passed) == (
+        "docs/02_second.md",
+        "The table has two lines.",
+        False,
+    )
+    assert check.expression == "len(data_path().read_text().splitlines()) == 2"
+
+
+def test_with_execution_off_fill_ins_show_a_placeholder_and_checks_nothing(
+    tiny_project, monkeypatch
+):
+    monkeypatch.setenv(engine.EXECUTE_ENV, "0")
+    page = with_prose(tiny_project, RESULTS + FALSE_CHECK)
+    run = Build(tiny_project, pages(tiny_project)).result(page).run
+    shown = bind_results(page.read_text(), run)
+    assert "Doubling 21 gives …, or … of a hundred, … as much." in shown
+    assert "check:" not in shown and "result-not-so" not in shown

@@ -475,6 +475,24 @@ def test_shown_code_fits_the_page_without_scrolling(stem):
 
 
 @pytest.mark.parametrize("stem", TUTORIAL_STEMS)
+def test_every_fill_in_and_check_on_a_page_holds_and_leaves_no_braces(
+    built_site, page_run, stem
+):
+    """On the shipped data every expression evaluates (so parses) and every
+    check holds; the built prose keeps no {{, }} or check comment."""
+    run = page_run(stem)
+    assert not [(r.sentence, r.expression, r.error) for r in run.not_so]
+    site, _ = built_site
+    built = article((site / page_file(stem).stem / "index.html").read_text())
+    code_and_math = (
+        r'<(pre|code|script)\b.*?</\1>|<(span|div) class="arithmatex">.*?</\2>'
+    )
+    prose = re.sub(code_and_math, "", built, flags=re.S)
+    stray = re.search(r"\{\{|\}\}|<!--\s*check:", prose)
+    assert not stray, prose[stray.start() - 200 : stray.end() + 200]
+
+
+@pytest.mark.parametrize("stem", TUTORIAL_STEMS)
 def test_every_figure_has_a_title_and_axis_titles(page_run, stem):
     """A scatter matrix labels its dimensions instead of two axes."""
     for figure in page_run(stem).figures:
