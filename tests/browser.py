@@ -76,7 +76,7 @@ def chromium():
 
 def served_plotly(site_dir: Path) -> str:
     """The site's plotly.js as its own header names it, e.g.
-    'plotly.js (cartesian - minified) v4.1.1'."""
+    'plotly.js (basic - minified) v4.1.1'."""
     head = (site_dir / PLOTLY_JS).read_bytes()[:300].decode(errors="replace")
     found = re.search(r"plotly\.js[^\n*]*v\d+\.\d+\.\d+", head)
     return found[0] if found else "plotly.js (no version in its header)"

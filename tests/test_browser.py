@@ -236,7 +236,7 @@ MISSING_TRACE_TYPES = """() => {
 
 
 def test_every_figure_is_drawn_with_its_titles(site, loaded, page_run):
-    bundle = served_plotly(site[0])  # e.g. "plotly.js (cartesian - minified) v4.1.1"
+    bundle = served_plotly(site[0])  # e.g. "plotly.js (basic - minified) v4.1.1"
     missing = [
         f"/{url}: figure '{f['title']}' uses trace type {', '.join(f['missing'])}"
         for url, v in loaded.items()

@@ -1,8 +1,8 @@
 // Draws the tutorial figures the build embedded as JSON, in the reader's palette.
 // plotly.js is fetched only by pages that have a figure, once per visit: the
 // browser caches it like any other static file. It is a partial bundle (npm's
-// plotly.js-cartesian-dist-min, 1.5 MB: scatter, bar, box, histogram, heatmap
-// and a few more) when `npm ci` installed it, else the full one (4.8 MB).
+// plotly.js-basic-dist-min, 1.2 MB: scatter, bar and pie) when `npm ci`
+// installed it, else the full one (4.8 MB).
 (function () {
   "use strict";
 
