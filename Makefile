@@ -12,10 +12,15 @@ install: $(VENV)/.installed
 # nothing here uses. Python 3.11 imports it very slowly at the call depth where
 # MkDocs loads mkdocs-jupyter (CPython issue gh-142183): seconds at the start of
 # every build and serve. Without it, jsonschema skips that one check.
-$(VENV)/.installed: requirements.txt Makefile
+# npm installs the partial plotly.js bundle that package-lock.json pins (the build
+# copies it into the site); without npm the site serves plotly's full bundle.
+$(VENV)/.installed: requirements.txt package-lock.json Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
+	if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the site will serve the full plotly.js (1.4 MB gzipped)."; \
+	     echo "Install Node.js with npm, then run 'npm ci' here, for the light bundle."; fi
 	touch $@
 
 ## serve: install, then build and serve the site at http://127.0.0.1:8000

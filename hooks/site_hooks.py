@@ -182,7 +182,7 @@ def nav_titles(nav) -> dict[str, str]:
 
 @event_priority(100)  # before mkdocs-jupyter picks up the .ipynb files
 def on_files(files, config, **kwargs):
-    for src_uri, path in vendor_assets():
+    for src_uri, path in vendor_assets(_site.root):
         files.append(File.generated(config, src_uri, abs_src_path=str(path)))
     for uri in _site.uris:  # written with the full one (mkdocs-jupyter ignores it)
         _, learner = notebook_paths(_site.build.notebook_dir / "notebooks", Path(uri))
@@ -288,17 +288,60 @@ def on_build_error(error, **kwargs):
         _site.build.close(cancel=True)
 
 
-def vendor_assets():
-    """(site path, installed file) for MathJax and plotly.js from their packages."""
+def vendor_assets(root: Path):
+    """(site path, installed file) for plotly.js and MathJax, from installed
+    packages (no CDN).
+
+    plotly.js is the partial bundle that package.json names, when `npm ci`
+    (run by `make install`) installed it for the plotly.js version the pinned
+    plotly writes figures for; otherwise the full bundle shipped with plotly,
+    which draws every trace type but weighs three times as much.
+    """
+    import json
+
     import mathjax
     import plotly
+    from plotly.offline import get_plotlyjs_version
+
+    def read_json(path: Path) -> dict:
+        try:
+            return json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
 
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    pinned = read_json(root / "package.json").get("dependencies", {})
+    bundle = next((name for name in pinned if name.startswith("plotly.js")), None)
+    installed = read_json(root / "node_modules" / str(bundle) / "package.json")
+    wanted = get_plotlyjs_version()
+    if not installed:
+        log.info(
+            "the partial plotly.js bundle (%s) is not installed (run `npm ci`, or "
+            "`make install`): the site serves the full plotly.js instead",
+            bundle or "package.json names none",
+        )
+    elif installed.get("version") != wanted:
+        log.info(
+            "%s %s is installed, but plotly writes figures for plotly.js %s: the "
+            "site serves the full plotly.js instead (run `npm ci`; pin %s in "
+            "package.json if it names another version)",
+            bundle,
+            installed.get("version"),
+            wanted,
+            wanted,
+        )
+    else:
+        plotly_js = root / "node_modules" / bundle / installed["main"]
     yield "assets/vendor/plotly.min.js", plotly_js
+
+    # MathJax as components (math-config.js loads them on pages with math): the
+    # TeX input, the CHTML output and the hidden MathML that screen readers
+    # read, without the context menu (over a third of tex-chtml.js, which
+    # bundles it); and what they load on demand: TeX extensions, fonts.
     es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-    yield "assets/vendor/mathjax/tex-chtml.js", es5 / "tex-chtml.js"
-    # Parts MathJax may load on demand: fonts, TeX extensions, menu, accessibility.
-    for folder in ("output/chtml", "input/tex/extensions", "ui", "a11y", "sre"):
+    for name in ("startup", "core", "input/tex", "output/chtml", "a11y/assistive-mml"):
+        yield f"assets/vendor/mathjax/{name}.js", es5 / f"{name}.js"
+    for folder in ("input/tex/extensions", "output/chtml"):
         for path in sorted((es5 / folder).rglob("*")):
             if path.is_file():
                 yield f"assets/vendor/mathjax/{path.relative_to(es5).as_posix()}", path

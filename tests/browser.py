@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import re
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -27,6 +29,7 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parent.parent
 PALETTE_NAMES = {"default": "light", "slate": "dark"}
+PLOTLY_JS = "assets/vendor/plotly.min.js"  # hooks/site_hooks.py: vendor_assets
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -51,17 +54,32 @@ def serve(site_dir: Path, handler_class=QuietHandler):
 
 @contextlib.contextmanager
 def chromium():
-    """A headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    """A headless Debian Chromium driven by Playwright (never a downloaded
+    browser), offline: every request to a host other than this machine fails
+    at once (net::ERR_PROXY_CONNECTION_FAILED), since its proxy is a port that
+    refuses connections and Chromium never proxies loopback addresses. (Not
+    Playwright's proxy option, which proxies loopback too, nor request routing,
+    which turns the HTTP cache off.)"""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with socket.socket() as refusing, sync_playwright() as playwright:
+        refusing.bind(("127.0.0.1", 0))  # bound but never listening
+        proxy = f"--proxy-server=http://127.0.0.1:{refusing.getsockname()[1]}"
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, proxy]
         )
         try:
             yield browser
         finally:
             browser.close()
+
+
+def served_plotly(site_dir: Path) -> str:
+    """The site's plotly.js as its own header names it, e.g.
+    'plotly.js (basic - minified) v4.1.1'."""
+    head = (site_dir / PLOTLY_JS).read_bytes()[:300].decode(errors="replace")
+    found = re.search(r"plotly\.js[^\n*]*v\d+\.\d+\.\d+", head)
+    return found[0] if found else "plotly.js (no version in its header)"
 
 
 def site_pages(site_dir: Path) -> list[str]:
@@ -75,13 +93,18 @@ def site_pages(site_dir: Path) -> list[str]:
     return pages
 
 
+# math-config.js adds MathJax's startup.js to pages with formulas only; once it
+# runs, MathJax.startup.promise settles after the first typesetting.
+MATH_TYPESET = """() => !document.querySelector('script[src*="/mathjax/"]')
+  || (window.MathJax.startup && window.MathJax.startup.promise
+      && MathJax.startup.promise.then(() => true))"""
+
+
 def wait_until_drawn(page) -> None:
-    """Wait for MathJax to finish and every figure to have its SVG."""
+    """Wait for MathJax to finish (where a page loads it) and every figure to
+    have its SVG."""
     page.wait_for_load_state("load")
-    page.wait_for_function(
-        "() => !window.MathJax || !MathJax.startup || !MathJax.startup.promise"
-        " || MathJax.startup.promise.then(() => true)"
-    )
+    page.wait_for_function(MATH_TYPESET, timeout=20_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.plotly-figure')]"
         ".every(el => el.querySelector('svg.main-svg'))",
@@ -104,7 +127,8 @@ def take_screenshots(site_dir: Path, out_dir: Path, width: int = 1280) -> list[P
     shots = []
     with serve(site_dir) as base, chromium() as browser:
         for viewport, name in ((width, "desktop"), (390, "phone")):
-            page = browser.new_page(viewport={"width": viewport, "height": 900})
+            context = browser.new_context(viewport={"width": viewport, "height": 900})
+            page = context.new_page()
             for url in site_pages(site_dir):
                 page.goto(base + url)
                 wait_until_drawn(page)
@@ -116,7 +140,7 @@ def take_screenshots(site_dir: Path, out_dir: Path, width: int = 1280) -> list[P
                     page.screenshot(path=str(shot), full_page=True)
                     shots.append(shot)
                 set_palette(page, "default")
-            page.close()
+            context.close()
     return shots
 
 

@@ -83,7 +83,7 @@ def test_strict_build_passes_without_warnings(built_site):
 def test_built_site_carries_its_own_mathjax_and_plotly(built_site):
     site, _ = built_site
     assert (site / "assets/vendor/plotly.min.js").stat().st_size > 1_000_000
-    assert (site / "assets/vendor/mathjax/tex-chtml.js").exists()
+    assert (site / "assets/vendor/mathjax/startup.js").exists()
     assert any(
         (site / "assets/vendor/mathjax/output/chtml/fonts/woff-v2").glob("*.woff")
     )

@@ -1,6 +1,8 @@
 // Draws the tutorial figures the build embedded as JSON, in the reader's palette.
-// plotly.js (4.8 MB) is fetched only by pages that have a figure, once per visit:
-// the browser caches it like any other static file.
+// plotly.js is fetched only by pages that have a figure, once per visit: the
+// browser caches it like any other static file. It is a partial bundle (npm's
+// plotly.js-basic-dist-min, 1.2 MB: scatter, bar and pie) when `npm ci`
+// installed it, else the full one (4.8 MB).
 (function () {
   "use strict";
 
@@ -54,22 +56,16 @@
     };
   }
 
-  // Every axis a figure draws: those its layout names, plus one pair per
-  // dimension of a scatter matrix, which plotly creates without naming them.
-  function axisKeys(layout, data) {
-    const keys = new Set(Object.keys(layout).filter((k) => /^[xy]axis\d*$/.test(k)));
-    const splom = (data || []).find((trace) => trace.type === "splom");
-    const n = splom ? (splom.dimensions || []).length : 1;
-    for (let i = 1; i <= n; i++) {
-      const suffix = i === 1 ? "" : String(i);
-      keys.add("xaxis" + suffix);
-      keys.add("yaxis" + suffix);
-    }
+  // Every axis a figure draws: the first pair, and those its layout names
+  // (subplots made with make_subplots name theirs: xaxis2, yaxis2, ...).
+  function axisKeys(layout) {
+    const keys = new Set(["xaxis", "yaxis"]);
+    Object.keys(layout).filter((k) => /^[xy]axis\d*$/.test(k)).forEach((k) => keys.add(k));
     return [...keys];
   }
 
-  // Apply palette defaults to every axis the figure has (scatter matrices have many).
-  function styledLayout(layout, width, data) {
+  // Apply palette defaults to every axis the figure has.
+  function styledLayout(layout, width) {
     const base = paletteLayout();
     const styled = Object.assign({}, layout, {
       paper_bgcolor: base.paper_bgcolor,
@@ -80,7 +76,7 @@
       autosize: true,
     });
     delete styled.width;
-    for (const key of axisKeys(layout, data)) {
+    for (const key of axisKeys(layout)) {
       styled[key] = Object.assign({}, layout[key], base.xaxis);
     }
     const narrow = narrowLayout(layout, width);
@@ -93,11 +89,30 @@
     const spec = JSON.parse(figure.querySelector(".plotly-data").textContent);
     target._spec = spec;
     target._narrow = target.clientWidth < 600;
-    const layout = styledLayout(spec.layout || {}, target.clientWidth, spec.data);
+    const layout = styledLayout(spec.layout || {}, target.clientWidth);
     return Plotly.newPlot(target, spec.data, layout, {
       responsive: true,
       displaylogo: false,
-    });
+    }).then(() => reportMissingTraceTypes(figure, target, spec));
+  }
+
+  // plotly.js draws a trace whose type its bundle lacks as nothing, silently
+  // (it falls back to an invisible scatter): say so on the page and in the
+  // console, where the browser tests look.
+  function reportMissingTraceTypes(figure, target, spec) {
+    const missing = spec.data
+      .map((trace) => trace.type || "scatter")
+      .filter((type, i) => target._fullData[i].type !== type);
+    if (!missing.length) return;
+    const title = (spec.layout || {}).title;
+    const message =
+      `Figure "${(title && title.text) || title || ""}": this site's plotly.js ` +
+      `cannot draw trace type ${[...new Set(missing)].join(", ")}`;
+    console.error(message);
+    const note = document.createElement("p");
+    note.className = "figure-error";
+    note.textContent = message + ".";
+    figure.prepend(note);
   }
 
   function restyle(target) {
@@ -105,7 +120,7 @@
     target._narrow = target.clientWidth < 600;
     // react, not relayout: keys the narrow layout added must also go away again.
     const spec = target._spec;
-    Plotly.react(target, target.data, styledLayout(spec.layout || {}, target.clientWidth, spec.data));
+    Plotly.react(target, target.data, styledLayout(spec.layout || {}, target.clientWidth));
   }
 
   function restyleAll() {
@@ -122,6 +137,21 @@
       });
     }, 150);
   });
+
+  // A figure in a closed block (an exercise's solution) misses the resizes
+  // made while it was hidden: fit it to the column when the block opens.
+  document.addEventListener(
+    "toggle",
+    (event) => {
+      if (!event.target.open) return;
+      event.target.querySelectorAll(".tutorial-figure .plotly-figure").forEach((target) => {
+        if (!target._spec) return;
+        if (target._narrow !== target.clientWidth < 600) restyle(target);
+        else Plotly.Plots.resize(target);
+      });
+    },
+    true, // toggle events do not bubble
+  );
 
   function drawAll() {
     const figures = document.querySelectorAll(".tutorial-figure");
