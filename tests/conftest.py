@@ -9,9 +9,13 @@
    repository (`executed_notebook`), in the background as soon as the tests
    are collected.
 
+The pages also run on generated tables (`fuzzed_tables`, tests/fuzz_pages.py),
+in two background processes started as soon as the tests are collected.
+
 Tests that need a failing build or other data build a tiny project instead.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -110,6 +114,7 @@ class Session:
         self.build_wanted = False
         self.site_job: Job | None = None
         self.notebooks_job: Job | None = None
+        self.fuzz_jobs: list[Job] = []
 
     def page_run(self, stem: str):
         if self.build_wanted and self.site_job is None:
@@ -140,6 +145,18 @@ class Session:
             self.notebooks_job = Job([sys.executable, runner, out, *TUTORIAL_PAGES])
         return self.work / "notebooks"
 
+    def start_fuzz(self, parts=2):
+        """tests/fuzz_pages.py on the generated tables, `parts` processes."""
+        if not self.fuzz_jobs:
+            runner = Path(__file__).with_name("fuzz_pages.py")
+            for k in range(1, parts + 1):
+                args = [sys.executable, runner, "run", self.work / "fuzz"]
+                job = Job(
+                    [*args, "--part", f"{k}/{parts}"], env={"OMP_NUM_THREADS": "1"}
+                )
+                self.fuzz_jobs.append(job)
+        return self.work / "fuzz"
+
 
 _session = Session()
 
@@ -153,6 +170,8 @@ def pytest_collection_finish(session):
     _session.build_wanted = _wanted(session.items, "built_site")
     if _wanted(session.items, "executed_notebook"):
         _session.start_notebooks()
+    if _wanted(session.items, "fuzzed_tables"):
+        _session.start_fuzz()
 
 
 def pytest_sessionfinish(session):
@@ -191,6 +210,16 @@ def executed_notebook():
         return result, failed if failed.exists() else notebook_paths(out, page)[1]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def fuzzed_tables():
+    """{table name: every page's outcome on it} from tests/fuzz_pages.py, and
+    the runs' CompletedProcesses (the runner's own failures)."""
+    out = _session.start_fuzz()
+    runs = [job.result() for job in _session.fuzz_jobs]
+    results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+    return results, runs
 
 
 @pytest.fixture(scope="session", autouse=True)

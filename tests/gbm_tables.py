@@ -5,7 +5,12 @@
   ``Entrez_Gene_Id``, rows without a Hugo symbol, symbols on two rows, ``NA``
   values, ``#`` header lines, sample IDs that are not the patient IDs.
 - ``write_project_table``: a CSV in the tutorials' layout with any number of
-  samples, for timing the tutorials on large tables.
+  samples, for timing the tutorials on large tables; optionally with a given
+  share of smokers, rows without a smoking history, blank gene values and
+  malformed lines, as real exports have them.
+- ``FUZZ_TABLES``: the few tables, written by ``write_project_table``, on which
+  ``tests/fuzz_pages.py`` runs every tutorial page (10-60 % smokers, 30-2,000
+  samples, 2-8 genes, with and without the default genes).
 
 Nothing here is committed as data: the files are written when needed.
 Run ``python tests/gbm_tables.py --help`` to write one by hand.
@@ -14,6 +19,7 @@ Run ``python tests/gbm_tables.py --help`` to write one by hand.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -111,11 +117,38 @@ def write_cbioportal_study(
     return folder
 
 
-def project_table(n_samples: int, genes: list[str], seed: int = 11) -> pd.DataFrame:
-    """A table in the tutorials' layout: expression columns, then clinical ones."""
+def exact_smoking(rng: np.random.Generator, n: int, smoker_share: float) -> np.ndarray:
+    """Histories of which exactly round(smoker_share * n) are smokers (of any
+    of the three smoker categories), in random order."""
+    n_smokers = round(smoker_share * n)
+    smokers = rng.choice(SMOKING[1:], size=n_smokers)
+    histories = np.concatenate([smokers, np.full(n - n_smokers, SMOKING[0])])
+    return rng.permutation(histories)
+
+
+def project_table(
+    n_samples: int,
+    genes: list[str],
+    seed: int = 11,
+    smoker_share: float | None = None,
+    missing_labels: int = 0,
+    missing_values: int = 0,
+    blank_gene: str | None = None,
+) -> pd.DataFrame:
+    """A table in the tutorials' layout: expression columns, then clinical ones.
+
+    Smokers are drawn at random (about half), or are exactly ``smoker_share``
+    of the labelled rows. The first three gene columns carry a smoking effect.
+    ``missing_labels`` rows get no smoking history and ``missing_values`` rows
+    a blank value in ``blank_gene`` (default: the first gene column).
+    """
     rng = np.random.default_rng(seed)
-    smoking = smoking_histories(rng, n_samples)
-    is_smoker = (smoking != SMOKING[0]).astype(float)
+    if smoker_share is None:
+        smoking = smoking_histories(rng, n_samples)
+    else:
+        labelled = exact_smoking(rng, n_samples - missing_labels, smoker_share)
+        smoking = rng.permutation(np.append(labelled, [""] * missing_labels))
+    is_smoker = np.isin(smoking, SMOKING[1:]).astype(float)
     values = log_expression(rng, len(genes), is_smoker).T.round(4)
     ids = patient_ids(n_samples)
     clinical = pd.DataFrame(
@@ -124,17 +157,115 @@ def project_table(n_samples: int, genes: list[str], seed: int = 11) -> pd.DataFr
             "SAMPLE_ID": [f"{p}-T" for p in ids],
             "AGE": rng.integers(25, 85, size=n_samples),
             "SEX": rng.choice(["Male", "Female"], size=n_samples),
-            "SMOKING_HISTORY": smoking,
+            "SMOKING_HISTORY": pd.Series(smoking, dtype=object).replace("", None),
         }
     )
-    return pd.concat([pd.DataFrame(values, columns=genes), clinical], axis=1)
+    table = pd.concat([pd.DataFrame(values, columns=genes), clinical], axis=1)
+    if missing_values:
+        rows = rng.choice(n_samples, size=missing_values, replace=False)
+        table.loc[rows, blank_gene or genes[0]] = np.nan
+    return table
 
 
 def write_project_table(
-    path: Path, n_samples: int, genes: list[str], seed: int = 11
+    path: Path,
+    n_samples: int,
+    genes: list[str],
+    seed: int = 11,
+    malformed: int = 0,
+    **options,
 ) -> Path:
-    project_table(n_samples, genes, seed).to_csv(path, index=False, lineterminator="\n")
+    """The table as CSV; ``malformed`` more lines are added that the loader
+    must skip: half cut short (their last field lost), half with an unquoted
+    comma inside a value (a field too many). ``options`` go to project_table."""
+    table = project_table(n_samples + malformed, genes, seed, **options)
+    lines = table.to_csv(index=False, lineterminator="\n").splitlines()
+    bad = np.random.default_rng(seed).choice(
+        np.arange(1, len(lines)), size=malformed, replace=False
+    )
+    for k, line in enumerate(bad):
+        if k % 2:
+            lines[line] = lines[line].replace("Male", "Male, unquoted", 1)
+            if "unquoted" not in lines[line]:
+                lines[line] += ",extra"
+        else:
+            lines[line] = lines[line].rsplit(",", 1)[0]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@dataclass(frozen=True)
+class FuzzTable:
+    """A generated table and the genes the tutorials are pointed to on it
+    (``genes=None``: GBM_GENES unset, the five default genes)."""
+
+    name: str
+    samples: int  # well-formed rows
+    smoker_share: float  # of the labelled rows
+    columns: tuple[str, ...]  # the table's gene columns
+    genes: tuple[str, ...] | None
+    malformed: int = 0
+    missing_labels: int = 0
+    missing_values: int = 0
+    blank_gene: str | None = None
+    seed: int = 5
+
+    def write(self, folder: Path) -> Path:
+        return write_project_table(
+            folder / f"{self.name}.csv",
+            self.samples,
+            list(self.columns),
+            seed=self.seed,
+            malformed=self.malformed,
+            smoker_share=self.smoker_share,
+            missing_labels=self.missing_labels,
+            missing_values=self.missing_values,
+            blank_gene=self.blank_gene,
+        )
+
+    def env(self, path: Path) -> dict[str, str]:
+        """GBM_DATA and GBM_GENES for the tutorials on this table."""
+        return {"GBM_DATA": str(path), "GBM_GENES": ",".join(self.genes or ())}
+
+
+DEFAULT_GENES = ["LINC00159", "EFTUD1P1", "C20orf202", "KRT17P8", "RPL7L1P9"]
+# Few tables that together span the range a user's table may have: 10 to 60 %
+# smokers, 30 to 2,000 samples, 2 to 8 feature genes, the default genes
+# absent, present or mixed with others, malformed lines and missing labels.
+FUZZ_TABLES = [
+    FuzzTable(
+        "few_smokers_30_samples",
+        samples=30,
+        smoker_share=0.1,
+        columns=tuple(gene_symbols(12)),
+        genes=("PTEN", "IDH1"),
+    ),
+    FuzzTable(
+        "most_smokers_2000_samples",
+        samples=2000,
+        smoker_share=0.6,
+        columns=tuple(gene_symbols(10)),
+        genes=tuple(NAMED_GENES),
+    ),
+    FuzzTable(
+        "quarter_smokers_mixed_genes",
+        samples=200,
+        smoker_share=0.25,
+        columns=tuple(DEFAULT_GENES[:2] + gene_symbols(10)),
+        genes=("EGFR", "LINC00159", "GENE00000"),
+    ),
+    FuzzTable(
+        "messy_default_genes",
+        samples=90,
+        smoker_share=0.35,
+        columns=tuple(["EGFR", "PTEN", "TP53"] + DEFAULT_GENES + ["IDH1", "MGMT"]),
+        genes=None,
+        malformed=5,
+        missing_labels=9,
+        missing_values=3,
+        blank_gene="KRT17P8",
+    ),
+]
 
 
 def main(argv: list[str] | None = None) -> None:
