@@ -140,9 +140,11 @@ def test_a_worker_count_that_is_no_number_is_explained(tiny_project, monkeypatch
         Build(tiny_project, pages(tiny_project))
 
 
-def test_ctrl_c_stops_the_build_and_every_page_at_once(tiny_project):
-    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) ends
-    the build and its pages' processes at once, without a traceback."""
+@pytest.mark.parametrize("to", ["group", "build"])
+def test_ctrl_c_stops_the_build_and_every_page_at_once(tiny_project, to):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it, or
+    to the build alone) ends the build and its pages' processes at once,
+    without a traceback."""
     break_second_page(
         tiny_project, 'open("started", "w").close()\nimport time\ntime.sleep(120)\n'
     )
@@ -160,7 +162,10 @@ def test_ctrl_c_stops_the_build_and_every_page_at_once(tiny_project):
         while not (tiny_project / "started").exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(group(process.pid)) >= 3  # the build, the server, the page
-        os.killpg(process.pid, signal.SIGINT)
+        if to == "group":
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            os.kill(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=30)
         time.sleep(1)
         assert not group(process.pid), "processes left after Ctrl-C"
