@@ -174,20 +174,28 @@ def executed_notebooks(project: Path) -> Path:
 
 
 def pages_importing(project: Path, module: Path) -> list[str]:
-    """The tutorial pages whose code depends on `module`, by the cache's rule."""
+    """The tutorial pages whose run depends on `module`: those whose cache key
+    changes when it is edited (the key follows each page's imports)."""
     sys.path.insert(0, str(project))
-    from hooks.cache import import_closure
-    from hooks.tutorials import is_tutorial, page_sections
+    from hooks.engine import cache_key, read_inputs, tutorial_pages
+    from hooks.tutorials import read_page
 
-    found = []
-    for page in sorted((project / "docs").glob("*.md")):
-        if is_tutorial(page):
-            sections = page_sections(page.read_text(encoding="utf-8"), project)
-            shown = {project / section.module for section in sections}
-            if module in import_closure(shown, project):
-                found.append(page.name)
-    sys.path.remove(str(project))
-    return found
+    def keys():
+        inputs = read_inputs(project)
+        pages = tutorial_pages(project / "docs")
+        return {
+            p.name: cache_key(read_page(p, project), inputs, project) for p in pages
+        }
+
+    source = module.read_text(encoding="utf-8")
+    before = keys()
+    module.write_text(source + "# an edit\n", encoding="utf-8")
+    try:
+        after = keys()
+    finally:
+        module.write_text(source, encoding="utf-8")
+        sys.path.remove(str(project))
+    return sorted(page for page in before if before[page] != after[page])
 
 
 # ------------------------------------------------------------------ naive anchor

@@ -1,13 +1,19 @@
-"""A tutorial page's code, and running it: the sections a page shows, executed in
-page order in one namespace, with what each prints and every figure it shows.
+"""A tutorial page, read once, and running its code.
 
-Part of the build engine described on docs/how_it_is_built.md; nothing here
-knows about MkDocs.
+`read_page` reads docs/NN_<stem>.md once into a `Page`: its frame (front
+matter), its fill-ins and checks, and its body cut into blocks, each either
+one snippet fence (with the section of tutorial_code it shows) or prose, and
+each knowing the solution block it stands in. The site's Markdown, the
+notebooks and the frame are all made from these blocks (hooks/render.py).
+`run_page` runs the sections in page order in one namespace, as a kernel runs
+a notebook's cells, recording what each prints and draws, and evaluates each
+fill-in and check right after the code block before it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import re
 import sys
@@ -17,6 +23,10 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
+
+import yaml
+from mkdocs.utils.meta import YAML_RE, get_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,31 +37,38 @@ SNIPPET_FENCE = re.compile(
     r"(?P=indent)(?P=fence)[ \t]*$",
     re.MULTILINE,
 )
-SECTION_MARK = re.compile(r"^\s*#\s*--8<--\s*\[(?P<kind>start|end):(?P<name>[\w.-]+)\]")
-SOLUTION_PREFIX = "solution_"  # exercise solutions (left out of learner notebooks)
-CAPTURE_RENDERER = "tutorial-capture"
+SECTION_MARK = re.compile(r"^[ \t]*#\s*--8<--\s*\[(start|end):[\w.-]+\].*\n?", re.M)
 # Any fenced code block: what looks like a fill-in or a check inside one is code.
 CODE_FENCE = re.compile(
     r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[^\n]*\n"
     r".*?^(?P=indent)(?P=fence)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
-# Results bound to the run, in a page's prose: {{ expression }} (or
-# {{ expression:spec }}) is a fill-in, <!-- check: expression --> a check of
-# the sentence it follows.
-PROSE_EXPRESSION = re.compile(
-    r"\{\{(?P<fill_in>.+?)\}\}|<!--[ \t]*check:(?P<check>.*?)-->", re.DOTALL
-)
+# In the prose: {{ expression }} (or {{ expression:spec }}) is a fill-in,
+# <!-- check: expression --> a check of the sentence it follows.
+PROSE_EXPRESSION = re.compile(r"\{\{(.+?)\}\}|<!--[ \t]*check:(.*?)-->", re.DOTALL)
 FILL_IN, CHECK = "fill-in", "check"
 # Where the prose before a fill-in or check starts: a blank line, an
 # admonition's title, a code fence.
 PARAGRAPH_START = re.compile(
     r"\n[ \t>]*\n|^[ \t]*(?:!!!|\?\?\?\+?|`{3,}|~{3,})[^\n]*\n", re.MULTILINE
 )
+# An exercise's solution: its title line and every line indented deeper.
+SOLUTION_BLOCK = re.compile(
+    r"^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+solution\b.*\n?"
+    r"(?:(?:[ \t]*\n)*(?P=indent)[ \t]+\S.*(?:\n|\Z))*",
+    re.MULTILINE,
+)
+FRAME_KEYS = {"teaching": int, "exercises": int, "questions": list}
+FRAME_KEYS |= {"objectives": list, "keypoints": list}
 
 
 class TutorialError(Exception):
-    """A tutorial section failed; the message names the module and line."""
+    """A page cannot be run or a section failed; the message says where."""
+
+
+class FrameError(TutorialError):
+    """A tutorial page's front matter lacks a key or has a bad value."""
 
 
 @dataclass
@@ -59,18 +76,9 @@ class Section:
     module: str  # relative to the project root, e.g. tutorial_code/classifier.py
     name: str
     code: str  # dedented, as the page shows it
-    first_line: int  # line number of the section's first code line in the module
+    first_line: int  # of the section's code in the module
 
-    @property
-    def solution(self) -> bool:
-        return self.name.startswith(SOLUTION_PREFIX)
-
-
-@dataclass
-class Cell:
-    section: Section
-    stdout: str = ""
-    figures: list[dict] = field(default_factory=list)
+    solution = property(lambda self: self.name.startswith("solution_"))
 
 
 @dataclass
@@ -88,6 +96,39 @@ class ProseResult:
 
 
 @dataclass
+class Block:
+    """A stretch of a page's body: a fence (`section` is what it shows), or
+    prose, whose `parts` are its text with, between them, the index of each
+    fill-in or check. `solution` numbers the solution block it is in."""
+
+    text: str
+    section: Section | None = None
+    solution: int | None = None
+    parts: list[str | int] = field(default_factory=list)
+
+    indent = property(lambda self: self.text[: -len(self.text.lstrip(" \t")) or None])
+
+
+@dataclass
+class Page:
+    path: Path
+    name: str  # as messages name it: docs/04_classifier.md
+    title: str
+    frame: dict  # the front matter's teaching, exercises, questions, ...
+    blocks: list[Block]
+    results: list[ProseResult]  # its fill-ins and checks, in page order
+
+    sections = property(lambda self: [b.section for b in self.blocks if b.section])
+
+
+@dataclass
+class Cell:
+    section: Section
+    stdout: str = ""
+    figures: list[dict] = field(default_factory=list)
+
+
+@dataclass
 class PageRun:
     page: str
     cells: list[Cell]
@@ -95,303 +136,260 @@ class PageRun:
     seconds: float
     results: list[ProseResult] = field(default_factory=list)  # in page order
 
-    @property
-    def checks(self) -> list[ProseResult]:
-        return [r for r in self.results if r.kind == CHECK]
-
-    @property
-    def fill_ins(self) -> list[ProseResult]:
-        return [r for r in self.results if r.kind == FILL_IN]
-
-    @property
-    def not_so(self) -> list[ProseResult]:
-        """Checks that failed and fill-ins that raised."""
-        return [r for r in self.results if r.passed is False]
-
-    @property
-    def stdout(self) -> str:
-        return "".join(cell.stdout for cell in self.cells)
-
-    @property
-    def figures(self) -> list[dict]:
-        return [fig for cell in self.cells for fig in cell.figures]
+    # What tests read: the checks, the fill-ins, those that did not hold (or
+    # raised), and what the whole page printed and drew.
+    checks = property(lambda self: [r for r in self.results if r.kind == CHECK])
+    fill_ins = property(lambda self: [r for r in self.results if r.kind == FILL_IN])
+    not_so = property(lambda self: [r for r in self.results if r.passed is False])
+    stdout = property(lambda self: "".join(cell.stdout for cell in self.cells))
+    figures = property(lambda self: [f for cell in self.cells for f in cell.figures])
 
 
-# ------------------------------------------------------------------ sections
-
-
-def read_section(module: str, name: str, root: Path = ROOT) -> Section:
-    """Return the named snippet section of a module, dedented as the page shows it."""
-    lines = (root / module).read_text(encoding="utf-8").splitlines()
-    start = end = None
-    for number, line in enumerate(lines, start=1):
-        mark = SECTION_MARK.match(line)
-        if mark and mark["name"] == name:
-            if mark["kind"] == "start":
-                start = number
-            elif start is not None:
-                end = number
-                break
-    if start is None or end is None:
-        raise TutorialError(f"{module}: no section '{name}' (expected start/end marks)")
-    body = [line for line in lines[start : end - 1] if not SECTION_MARK.match(line)]
-    return Section(module, name, textwrap.dedent("\n".join(body)) + "\n", start + 1)
+# ------------------------------------------------------------------ reading
 
 
 def is_tutorial(page: Path) -> bool:
     """A Markdown page that shows at least one section of tutorial code."""
-    return page.suffix == ".md" and bool(
-        SNIPPET_FENCE.search(page.read_text(encoding="utf-8"))
+    return page.suffix == ".md" and bool(SNIPPET_FENCE.search(page.read_text("utf-8")))
+
+
+def read_section(module: str, name: str, root: Path = ROOT) -> Section:
+    """The named snippet section of a module, dedented as the page shows it."""
+    text = (root / module).read_text(encoding="utf-8")
+    mark = r"^[ \t]*#\s*--8<--\s*\[{}:" + re.escape(name) + r"\]"
+    between = mark.format("start") + r"[^\n]*\n(.*?)" + mark.format("end")
+    found = re.search(between, text, re.MULTILINE | re.DOTALL)
+    if not found:
+        raise TutorialError(f"{module}: no section '{name}' (expected start/end marks)")
+    code = textwrap.dedent(SECTION_MARK.sub("", found[1]))
+    return Section(module, name, code, text.count("\n", 0, found.start(1)) + 1)
+
+
+def read_frame(text: str, where: str) -> tuple[str, dict]:
+    """(body, frame) of a page: MkDocs' own front-matter reader, and the frame
+    checked: every key there, minutes whole numbers, lists of text."""
+    body, meta = get_data(text)
+    if not meta and (front := YAML_RE.match(text)):  # get_data hides YAML errors
+        try:
+            yaml.safe_load(front[1])
+        except yaml.YAMLError as exc:
+            line = exc.problem_mark.line + 2 if exc.problem_mark else "?"
+            why = f"{where}: the front matter is not valid YAML at line {line} of "
+            raise FrameError(f"{why}the page ({exc.problem}); quote a ': '") from None
+    if missing := [key for key in FRAME_KEYS if key not in meta]:
+        raise FrameError(
+            f"{where}: the front matter lacks {', '.join(missing)} (see "
+            "CONTRIBUTING.md, 'The frame of a tutorial page')"
+        )
+    for key, kind in FRAME_KEYS.items():
+        value, give = meta[key], "the minutes as a whole number, e.g. 20"
+        good = type(value) is int and value >= 0
+        if kind is list:
+            give = 'a list of text, one "- ..." line each (quote an item with a colon)'
+            items = value if isinstance(value, list) else [None]
+            good = items and all(isinstance(i, str) and i.strip() for i in items)
+        if not good:
+            raise FrameError(
+                f"{where}: '{key}' in the front matter is {value!r}; give {give}"
+            )
+    return body, meta
+
+
+def read_page(path: Path, root: Path = ROOT) -> Page:
+    """The page, read once: its frame, results and blocks."""
+    path = path.resolve()
+    name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    text = path.read_text(encoding="utf-8")
+    body, frame = read_frame(text, name)
+    fences = {m.start(): m for m in SNIPPET_FENCE.finditer(body)}
+    code = [m.span() for m in CODE_FENCE.finditer(body)]
+    solutions = [m.span() for m in SOLUTION_BLOCK.finditer(body)]
+    results, spans = [], []
+    for match in PROSE_EXPRESSION.finditer(body):
+        if any(a <= match.start() < b for a, b in code):
+            continue
+        kind = FILL_IN if match[1] is not None else CHECK
+        expression = (match[1] or match[2] or "").strip()
+        after = sum(f.end() <= match.start() for f in fences.values()) - 1
+        if after < 0:
+            line = text.count("\n", 0, len(text) - len(body) + match.start()) + 1
+            what = f"{name}:{line}: the {kind} '{expression}' comes before the page's"
+            raise TutorialError(f"{what} first code block: move it below one")
+        sentence = _sentence(body, match)
+        results.append(ProseResult(name, kind, expression, after, sentence))
+        spans.append(match.span())
+    edges = sorted(
+        {0, len(body)}.union(*[f.span() for f in fences.values()], *solutions)
     )
-
-
-def page_sections(markdown: str, root: Path = ROOT) -> list[Section]:
-    """The sections a page shows, in page order."""
-    return [
-        read_section(m["path"], m["section"], root)
-        for m in SNIPPET_FENCE.finditer(markdown)
-    ]
-
-
-# ------------------------------------------------------------------ prose
-
-
-def prose_expressions(markdown: str):
-    """The fill-ins and checks of a page's Markdown (regex matches), in page
-    order, outside fenced code blocks."""
-    fences = [(m.start(), m.end()) for m in CODE_FENCE.finditer(markdown)]
-    for match in PROSE_EXPRESSION.finditer(markdown):
-        if not any(start <= match.start() < end for start, end in fences):
-            yield match
+    blocks = []
+    for a, b in zip(edges, edges[1:], strict=False):
+        solution = next((n for n, (s, e) in enumerate(solutions) if s <= a < e), None)
+        block = Block(body[a:b], solution=solution)
+        if a in fences:
+            block.section = read_section(fences[a]["path"], fences[a]["section"], root)
+        else:
+            at = a
+            for n, (start, end) in enumerate(spans):
+                if a <= start < b:
+                    block.parts += [body[at:start], n]
+                    at = end
+            block.parts.append(body[at:b])
+        blocks.append(block)
+    title = re.search(r"^#[ \t]+(.+)$", body, re.MULTILINE)
+    title = title[1].strip() if title else path.stem
+    return Page(path, name, title, frame, blocks, results)
 
 
 def _sentence(markdown: str, match: re.Match) -> str:
     """The sentence a check follows, or that holds a fill-in, on one line: cut
     (best effort) at the previous sentence's end or the paragraph's start."""
     text = re.split(PARAGRAPH_START, markdown[: match.start()])[-1]
-    if match["fill_in"] is not None:  # on to the end of its own sentence
+    if match[1] is not None:  # a fill-in: on to the end of its own sentence
         rest = markdown[match.start() :]
         text += re.split(r"(?<=[.!?])\s|\n[ \t>]*\n", rest, maxsplit=1)[0]
     text = " ".join(re.sub(r"<!--.*?-->", " ", text, flags=re.DOTALL).split())
     return re.split(r"(?<=[.!?])\s+(?=[\"“(\[*_`${]*[A-Z0-9{])", text)[-1]
 
 
-def page_results(markdown: str, page: str) -> list[ProseResult]:
-    """The page's fill-ins and checks, not evaluated yet, each placed after
-    the last code block before it. One before the first is an error."""
-    fence_ends = [m.end() for m in SNIPPET_FENCE.finditer(markdown)]
-    results = []
-    for match in prose_expressions(markdown):
-        kind = FILL_IN if match["fill_in"] is not None else CHECK
-        expression = (match["fill_in"] or match["check"] or "").strip()
-        after = sum(end <= match.start() for end in fence_ends) - 1
-        if after < 0:
-            line = markdown.count("\n", 0, match.start()) + 1
-            raise TutorialError(
-                f"{page}:{line}: the {kind} '{expression}' comes before the "
-                "page's first code block. It is evaluated right after the code "
-                "block before it: move it below one"
-            )
-        sentence = _sentence(markdown, match)
-        results.append(ProseResult(page, kind, expression, after, sentence))
-    return results
+# ------------------------------------------------------------------ running
 
 
-def evaluate(result: ProseResult, namespace: dict) -> None:
-    """Whether a check is true, or a fill-in's text (as the f-string field
-    f"{expression}" gives it), in the page's namespace as it stands now. An
-    expression that raises fails, its error kept."""
-    if result.kind == CHECK:
-        source = f"({result.expression}\n)"  # may span lines of prose
-    else:  # triple quotes: the expression may hold either kind of quote
-        quotes = "'''" if '"""' in result.expression else '"""'
-        source = f"f{quotes}{{{result.expression}}}{quotes}"
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            value = eval(compile(source, result.page, "eval"), namespace)
-            # bool() too may raise (an array has no single truth value)
-            result.passed = bool(value) if result.kind == CHECK else True
-    except Exception as exc:
-        result.passed, result.error = False, f"{type(exc).__name__}: {exc}"
-        return
-    if result.kind == FILL_IN:
-        result.text = value
-
-
-# ------------------------------------------------------------------ figures
-
-
-def figure_payload(fig_dict: dict) -> dict:
-    """Plain JSON-ready figure data, small and without a baked-in theme.
-
-    The template is dropped because the site styles figures for the reader's
-    light or dark palette; numbers are rounded to keep each figure small.
-    """
-    data = _plain(fig_dict)
-    data.setdefault("layout", {}).pop("template", None)
-    return data
-
-
-def _plain(value):
-    import numpy as np
-
-    if isinstance(value, dict):
-        if set(value) in ({"dtype", "bdata"}, {"dtype", "bdata", "shape"}):
-            return _plain(_decode_typed_array(value))
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    if isinstance(value, float):
-        return float(f"{value:.6g}")
-    return value
-
-
-def _decode_typed_array(spec: dict):
+def figure_payload(value):
+    """Plain JSON-ready figure data, numbers rounded to keep it small, without
+    a baked-in theme (the site styles figures for the reader's palette)."""
     import base64
 
     import numpy as np
 
-    array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
-    if "shape" in spec:
-        array = array.reshape([int(n) for n in str(spec["shape"]).split(",")])
-    return array
+    if isinstance(value, dict) and set(value) - {"shape"} == {"dtype", "bdata"}:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = str(value.get("shape", len(array))).split(",")
+        value = array.reshape([int(n) for n in shape])
+    if isinstance(value, dict):
+        plain = {key: figure_payload(item) for key, item in value.items()}
+        plain.get("layout", {}).pop("template", None)
+        return plain
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return [figure_payload(item) for item in value]
+    return float(f"{value:.6g}") if isinstance(value, float) else value
 
 
 @contextlib.contextmanager
-def captured_figures(into: list[dict]):
-    """Make ``fig.show()`` record the figure instead of opening a browser:
-    a plotly renderer of our own is the default while the block runs."""
+def plotly_figures(figures: list[dict]):
+    """While open, `fig.show()` appends the figure to `figures`: plotly's
+    default renderer is one of ours."""
     import plotly.io as pio
     from plotly.io.base_renderers import ExternalRenderer
 
     class Capture(ExternalRenderer):
         def render(self, fig_dict):
-            into.append(figure_payload(fig_dict))
+            figures.append(figure_payload(fig_dict))
 
-    previous = pio.renderers.default
-    pio.renderers[CAPTURE_RENDERER] = Capture()
-    pio.renderers.default = CAPTURE_RENDERER
+    previous, pio.renderers["tutorial-capture"] = pio.renderers.default, Capture()
+    pio.renderers.default = "tutorial-capture"
     try:
         yield
     finally:
         pio.renderers.default = previous
 
 
-# ------------------------------------------------------------------ running
-
-
-def _failure_location(exc: BaseException, root: Path) -> str:
-    """The innermost frame inside tutorial_code/, as 'path:line'."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    ours = [
-        f
-        for f in frames
-        if Path(f.filename).resolve().is_relative_to(root / "tutorial_code")
-    ]
-    frame = (ours or frames)[-1]
-    path = Path(frame.filename)
-    if path.is_absolute() and path.resolve().is_relative_to(root):
-        path = path.resolve().relative_to(root)
-    return f"{path}:{frame.lineno}"
+# What a section draws, one capture per plotting library (sphinx-gallery's image
+# scrapers are the model): each, while open, appends the figures shown to a list.
+FIGURE_CAPTURES = [plotly_figures]
 
 
 def run_cell(section: Section, namespace: dict, root: Path = ROOT) -> Cell:
-    """Execute one section in the page's namespace, capturing output and figures.
-
-    Every section, an exercise's solution too, runs in that one namespace, as
-    cells do in a notebook's kernel: a solution that changed what later
-    sections show is caught by running the learner notebook (no solutions).
-    """
-    cell = Cell(section)
-    stdout = io.StringIO()
-    # Pad with blank lines so tracebacks point at the module's own line numbers.
+    """Execute one section in the page's namespace (a solution's too, as a
+    kernel would), recording what it prints and draws. An exception, or any
+    warning, stops it with the module's line."""
+    cell, stdout = Cell(section), io.StringIO()
+    where = f"\n  while running section '{section.name}' of {section.module}"
+    # Padded with blank lines: tracebacks point at the module's own lines.
     source = "\n" * (section.first_line - 1) + section.code
-    code = compile(source, str(root / section.module), "exec")
-    with (
-        warnings.catch_warnings(record=True) as caught,
-        contextlib.redirect_stdout(stdout),
-        captured_figures(cell.figures),
-    ):
+    with contextlib.ExitStack() as stack:
+        caught = stack.enter_context(warnings.catch_warnings(record=True))
+        stack.enter_context(contextlib.redirect_stdout(stdout))
+        for capture in FIGURE_CAPTURES:
+            stack.enter_context(capture(cell.figures))
         warnings.simplefilter("always")
         # OpenBLAS's AVX-512 kernels now and then raise the invalid-value flag
         # of a matmul whose result is fine (seen about once in twenty builds
         # inside scikit-learn's logistic regression, never reproducible). A
         # real NaN there would still break the fit, and the claims' tests.
-        warnings.filterwarnings(
-            "ignore",
-            message="invalid value encountered in matmul",
-            category=RuntimeWarning,
-            module=r"sklearn\.",
-        )
+        matmul = "invalid value encountered in matmul"
+        warnings.filterwarnings("ignore", matmul, RuntimeWarning, r"sklearn\.")
         try:
-            exec(code, namespace)
+            exec(compile(source, str(root / section.module), "exec"), namespace)
         except Exception as exc:
-            where = _failure_location(exc, root)
-            raise TutorialError(
-                f"{where}: {type(exc).__name__}: {exc}\n"
-                f"  while running section '{section.name}' of {section.module}"
-            ) from exc
+            at = _failure_location(exc, root.resolve())
+            raise TutorialError(f"{at}: {type(exc).__name__}: {exc}{where}") from exc
     if caught:
         w = caught[0]
-        raise TutorialError(
-            f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}\n"
-            f"  while running section '{section.name}' of {section.module} "
-            "(tutorials must run without warnings)"
-        )
+        what = f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}"
+        raise TutorialError(f"{what}{where} (tutorials must run without warnings)")
     cell.stdout = stdout.getvalue()
     return cell
 
 
-def make_importable(root: Path) -> None:
-    """Let tutorial code import tutorial_code.* as it does from the project root."""
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+def _failure_location(exc: BaseException, root: Path) -> str:
+    """The innermost frame inside tutorial_code/ (else the last), 'path:line'."""
+    frames = [
+        (Path(f.filename), f.lineno) for f in traceback.extract_tb(exc.__traceback__)
+    ]
+    frames = [(p.resolve() if p.is_absolute() else p, n) for p, n in frames]
+    ours = [f for f in frames if f[0].is_relative_to(root / "tutorial_code")]
+    path, line = (ours or frames)[-1]
+    return f"{path.relative_to(root) if path.is_relative_to(root) else path}:{line}"
+
+
+def evaluate(result: ProseResult, namespace: dict) -> None:
+    """Whether a check is true, or a fill-in's text (as the f-string field
+    f"{expression}" gives it), in the namespace as it stands now. An
+    expression that raises fails, its error kept."""
+    quotes = "'''" if '"""' in result.expression else '"""'  # it may hold either
+    source = f"f{quotes}{{{result.expression}}}{quotes}"
+    if result.kind == CHECK:
+        source = f"({result.expression}\n)"  # it may span lines of prose
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            value = eval(compile(source, result.page, "eval"), namespace)
+            # bool() too may raise (an array has no single truth value)
+            result.passed = bool(value) if result.kind == CHECK else True
+        result.text = value if result.kind == FILL_IN else ""
+    except Exception as exc:
+        result.passed, result.error = False, f"{type(exc).__name__}: {exc}"
+
+
+def run_page(page: str | Path | Page, root: Path = ROOT) -> PageRun:
+    """Run the code a page shows, in page order, as the build does, and each
+    fill-in and check of its prose right after the code block before it. The
+    code runs from the project root and imports tutorial_code from it (both
+    are put back afterwards)."""
+    if not isinstance(page, Page):
+        page = read_page(root / page, root)  # an absolute path stays as it is
+    namespace = {"__name__": "__tutorial__", "__builtins__": __builtins__}
+    results = [dataclasses.replace(result) for result in page.results]
+    start, cells = time.perf_counter(), []
+    with mock.patch.object(sys, "path", [str(root), *sys.path]), contextlib.chdir(root):
+        for index, section in enumerate(page.sections):
+            cells.append(run_cell(section, namespace, root))
+            for result in (r for r in results if r.after == index):
+                evaluate(result, namespace)
+    seconds = time.perf_counter() - start
+    return PageRun(str(page.path), cells, namespace, seconds, results)
+
+
+def unexecuted(page: Page) -> PageRun:
+    """The page's run when nothing runs: no outputs, nothing evaluated."""
+    return PageRun(
+        str(page.path), [Cell(s) for s in page.sections], {}, 0, page.results
+    )
 
 
 def forget_tutorial_modules() -> None:
-    """Drop imported tutorial modules so edits are picked up on the next run."""
-    for name in [
-        n for n in sys.modules if n == "tutorial_code" or n.startswith("tutorial_code.")
-    ]:
+    """Drop imported tutorial modules so that edits are seen by the next run."""
+    for name in [n for n in sys.modules if n.split(".")[0] == "tutorial_code"]:
         del sys.modules[name]
-
-
-def page_name(page: Path, root: Path = ROOT) -> str:
-    """A page as messages name it: docs/01_x.md, relative to the project."""
-    page = page.resolve()
-    return page.relative_to(root).as_posix() if page.is_relative_to(root) else str(page)
-
-
-def run_page(page: str | Path, root: Path = ROOT) -> PageRun:
-    """Run the code a page shows, in page order, as the build does, and each
-    fill-in and check of its prose right after the code block before it."""
-    page_path = Path(page) if Path(page).is_absolute() else root / page
-    markdown = page_path.read_text(encoding="utf-8")
-    sections = page_sections(markdown, root)
-    results = page_results(markdown, page_name(page_path, root))
-    namespace = {"__name__": "__tutorial__", "__builtins__": __builtins__}
-    make_importable(root)
-    start = time.perf_counter()
-    cells = []
-    with contextlib.chdir(root):
-        for index, section in enumerate(sections):
-            cells.append(run_cell(section, namespace, root))
-            for result in results:
-                if result.after == index:
-                    evaluate(result, namespace)
-    seconds = time.perf_counter() - start
-    return PageRun(str(page), cells, namespace, seconds, results)
-
-
-def unexecuted_run(page: Path, root: Path = ROOT) -> PageRun:
-    """A page's sections with no outputs and its fill-ins and checks not
-    evaluated: for builds with execution turned off."""
-    markdown = page.read_text(encoding="utf-8")
-    sections = page_sections(markdown, root)
-    results = page_results(markdown, page_name(page, root))
-    return PageRun(str(page), [Cell(s) for s in sections], {}, 0.0, results)

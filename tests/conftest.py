@@ -1,9 +1,10 @@
 """Shared fixtures. Each tutorial's code runs at most twice in a session:
 
 1. in this process, by `page_run(stem)`. The run is saved in the execution
-   cache under the key the build computes, so the session's strict build
-   (`built_site`, started once every page has run) reuses it: the site
-   publishes exactly the run the claim tests read;
+   cache under the key the build computes, so the session's strict builds
+   (`built_site` with MkDocs and `properdocs_site` with ProperDocs, started
+   together once every page has run) reuse it: the site publishes exactly
+   the run the claim tests read;
 2. as its generated learner notebook (the page without the exercises'
    solutions) in a fresh Jupyter kernel started in a folder inside the
    repository (`executed_notebook`), in the background as soon as the tests
@@ -26,11 +27,17 @@ from pathlib import Path
 
 import pytest
 
-from hooks.cache import CACHE_DIR, RERUN_ENV, lookup, read_inputs, save
-from hooks.notebooks import notebook_paths
-from hooks.tutorials import ROOT, forget_tutorial_modules, is_tutorial, run_page
+from hooks.engine import CACHE_DIR, cache_key, read_inputs, save
+from hooks.tutorials import (
+    ROOT,
+    forget_tutorial_modules,
+    is_tutorial,
+    read_page,
+    run_page,
+)
 
 MKDOCS = Path(sys.executable).with_name("mkdocs")
+PROPERDOCS = Path(sys.executable).with_name("properdocs")
 DOCS = ROOT / "docs"
 TUTORIAL_PAGES = sorted(p for p in DOCS.glob("[0-9][0-9]_*.md") if is_tutorial(p))
 
@@ -98,11 +105,17 @@ class Job:
 _jobs: list[Job] = []
 
 
-def build_site(project: Path, site_dir: Path, rerun=False, env=None) -> Job:
-    """Start `mkdocs build --strict` of a project; rerun=True ignores the cache."""
-    settings = {"NO_MKDOCS_2_WARNING": "1", RERUN_ENV: "1" if rerun else "0"}
-    args = [MKDOCS, "build", "--strict", "--site-dir", site_dir]
+def build_site(project: Path, site_dir: Path, env=None, tool=MKDOCS) -> Job:
+    """Start `mkdocs build --strict` of a project (or ProperDocs' build)."""
+    settings = {"NO_MKDOCS_2_WARNING": "1", "TUTORIALS_RERUN": "0"}
+    args = [tool, "build", "--strict", "--site-dir", site_dir]
     return Job(args, project, {**settings, **(env or {})})
+
+
+def runs_of(project: Path) -> list[str]:
+    """The pages of the tiny project whose code ran, one line per run."""
+    runs = project / "runs.txt"
+    return runs.read_text().split() if runs.exists() else []
 
 
 class Session:
@@ -114,22 +127,25 @@ class Session:
         self.runs = {}  # stem -> PageRun (with its namespace)
         self.build_wanted = False
         self.site_job: Job | None = None
+        self.properdocs_job: Job | None = None
         self.notebooks_job: Job | None = None
         self.fuzz_job: Job | None = None
 
     def page_run(self, stem: str):
         if self.build_wanted and self.site_job is None:
-            for page in TUTORIAL_PAGES:  # every page the build will publish
+            for page in TUTORIAL_PAGES:  # every page the builds will publish
                 self._run_and_save(stem_of(page))
             self.site_job = build_site(ROOT, self.work / "site")
+            site = self.work / "site-properdocs"
+            self.properdocs_job = build_site(ROOT, site, tool=PROPERDOCS)
         return self._run_and_save(stem)
 
     def _run_and_save(self, stem: str):
         if stem not in self.runs:
-            page = page_file(stem)
-            _, key, _ = lookup(page, read_inputs(ROOT), ROOT)
+            page = read_page(page_file(stem))
+            key = cache_key(page, read_inputs(ROOT), ROOT)
             run = run_page(page)
-            save(run, key, page, ROOT / CACHE_DIR)
+            save(run, page, key, ROOT / CACHE_DIR)
             self.runs[stem] = run
         return self.runs[stem]
 
@@ -138,6 +154,10 @@ class Session:
         if self.site_job is None:
             self.page_run(TUTORIAL_STEMS[0])
         return self.work / "site", self.site_job.result()
+
+    def properdocs_site(self):
+        self.built_site()
+        return self.work / "site-properdocs", self.properdocs_job.result()
 
     def start_notebooks(self):
         if self.notebooks_job is None:
@@ -164,7 +184,9 @@ def _wanted(items, fixture: str) -> bool:
 
 def pytest_collection_finish(session):
     """Start the slow, independent work the collected tests will need."""
-    _session.build_wanted = _wanted(session.items, "built_site")
+    _session.build_wanted = _wanted(session.items, "built_site") or _wanted(
+        session.items, "properdocs_site"
+    )
     if _wanted(session.items, "executed_notebook"):
         _session.start_notebooks()
     if _wanted(session.items, "fuzzed_tables"):
@@ -201,6 +223,13 @@ def built_site():
 
 
 @pytest.fixture(scope="session")
+def properdocs_site():
+    """The same site built with `properdocs build --strict` (the drop-in fork
+    of MkDocs 1.x), beside the MkDocs build: (site dir, CompletedProcess)."""
+    return _session.properdocs_site()
+
+
+@pytest.fixture(scope="session")
 def executed_notebook():
     """executed_notebook(stem) -> (CompletedProcess, path of the executed learner
     notebook, or of the error text if that notebook failed)."""
@@ -210,7 +239,7 @@ def executed_notebook():
         result = _session.notebooks_job.result()
         page = page_file(stem)
         failed = out / f"{page.stem}.error.txt"
-        return result, failed if failed.exists() else notebook_paths(out, page)[1]
+        return result, failed if failed.exists() else out / f"{page.stem}-learner.ipynb"
 
     return get
 
@@ -267,6 +296,8 @@ from tutorial_code.helper import double
 def main():
     # --8<-- [start:story]
     print("double of 21 is", double(21))
+    with open("runs.txt", "a") as runs:  # a line each time the page runs
+        runs.write("first\\n")
     # --8<-- [end:story]
 """
 SECOND = """\
@@ -277,6 +308,8 @@ from tutorial_code.data_paths import data_path
 def main():
     # --8<-- [start:story]
     print("the data has", len(data_path().read_text().splitlines()), "lines")
+    with open("runs.txt", "a") as runs:  # a line each time the page runs
+        runs.write("second\\n")
     # --8<-- [end:story]
 """
 # The same rules as the real tutorial_code/data_paths.py, in small.
@@ -307,6 +340,8 @@ def custom_inputs():
 TINY_CONFIG = f"""\
 site_name: Tiny
 site_url: https://tiny.example/docs/
+repo_url: https://tiny.example/repo
+edit_uri: edit/main/docs/
 strict: true
 nav:
   - Home: index.md
@@ -322,6 +357,7 @@ theme:
 plugins:
   - mkdocs-jupyter:
       include: ["*.ipynb"]
+      ignore: ["*.md", "*-learner.ipynb"]
       execute: false
       ignore_h1_titles: true
       include_source: true
@@ -342,7 +378,7 @@ def fence(module, section):
     return f'```python\n--8<-- "tutorial_code/{module}.py:{section}"\n```\n'
 
 
-# The frame every tutorial page's front matter gives (hooks/frame.py).
+# The frame every tutorial page's front matter gives (hooks/tutorials.py).
 FRONT_MATTER = """\
 ---
 teaching: 10
@@ -385,7 +421,7 @@ def tiny_project(tmp_path, monkeypatch):
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    for name in (RERUN_ENV, "GBM_DATA", "GBM_GENES", "TUTORIALS_EXECUTE"):
+    for name in ("TUTORIALS_RERUN", "GBM_DATA", "GBM_GENES", "TUTORIALS_EXECUTE"):
         monkeypatch.delenv(name, raising=False)
     saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] == "tutorial_code"}
     forget_tutorial_modules()

@@ -21,13 +21,15 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hooks.engine import configured_site_url  # noqa: E402
-from hooks.notebooks import notebook_paths, page_notebooks  # noqa: E402
-from hooks.tutorials import unexecuted_run  # noqa: E402
+from mkdocs.utils.yaml import yaml_load  # noqa: E402
+
+from hooks.render import notebooks  # noqa: E402
+from hooks.tutorials import read_page, unexecuted  # noqa: E402
 
 
 def execute(page: Path, out_dir: Path, site_url: str, cwd: Path) -> bool:
-    _, learner = page_notebooks(page, unexecuted_run(page), site_url)
+    source = read_page(page)
+    _, learner = notebooks(source, unexecuted(source), site_url, note="")
     client = nbclient.NotebookClient(
         learner,
         timeout=600,
@@ -39,13 +41,13 @@ def execute(page: Path, out_dir: Path, site_url: str, cwd: Path) -> bool:
     except Exception:
         (out_dir / f"{page.stem}.error.txt").write_text(traceback.format_exc())
         return False
-    nbformat.write(learner, notebook_paths(out_dir, page)[1])
+    nbformat.write(learner, out_dir / f"{page.stem}-learner.ipynb")
     return True
 
 
 def main(out_dir: Path, pages: list[Path]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
-    site_url = configured_site_url(ROOT)
+    site_url = yaml_load((ROOT / "mkdocs.yml").read_text())["site_url"]
     (ROOT / ".cache").mkdir(exist_ok=True)
     cwd = Path(tempfile.mkdtemp(prefix="kernel-cwd-", dir=ROOT / ".cache"))
     try:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hooks.cache import CACHE_DIR
+from hooks.engine import CACHE_DIR
 from hooks.tutorials import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-# Files every cache key hashes (hooks/cache.py): a change must change the CI key.
+# Files every cache key hashes (hooks/engine.py): a change must change the CI key.
 KEYED_FILES = ["tutorial_code/gbm_data.py", "hooks/tutorials.py", "requirements.txt"]
 
 

@@ -1,31 +1,33 @@
-"""One build's pages (hooks/engine.py): stale pages run in worker processes,
-fresh ones are reused without starting any, and failures say what to do.
+"""One build's pages (hooks/engine.py), as an instructor sees them: stale pages
+run (in worker processes or in the build), fresh ones are reused without any
+running, failures say what to do, and Ctrl-C stops everything at once.
 
-Uses the tiny project of conftest.py: no torch, so a worker starts at once.
+Uses the tiny project of conftest.py, whose pages write a line to runs.txt
+each time their code runs: no torch, so a worker starts at once.
 """
 
 import html
 import os
+import signal
 import subprocess
-import sys
 import textwrap
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import FRONT_MATTER, build_site, fence
+from conftest import FRONT_MATTER, MKDOCS, build_site, fence, runs_of
 
-from hooks import engine
-from hooks.cache import CACHE_DIR
 from hooks.engine import Build
-from hooks.page_output import bind_results
-from hooks.tutorials import ROOT, TutorialError, run_page
+from hooks.render import page_markdown
+from hooks.tutorials import TutorialError, run_page
 
 
 def pages(project):
     return sorted((project / "docs").glob("0*.md"))
 
 
-def stdout_of(build):
+def printed(build):
     return {page.stem: build.result(page).run.stdout for page in build.jobs}
 
 
@@ -46,33 +48,51 @@ EXPECTED = {"01_first": "double of 21 is 42\n", "02_second": "the data has 2 lin
 
 
 @pytest.mark.parametrize("workers", ["0", "2"], ids=["in-process", "two-workers"])
-def test_stale_pages_run_and_a_warm_build_starts_no_process(
-    tiny_project, monkeypatch, workers
-):
-    monkeypatch.setenv(engine.WORKERS_ENV, workers)
+def test_stale_pages_run_and_a_warm_build_runs_none(tiny_project, monkeypatch, workers):
+    monkeypatch.setenv("TUTORIALS_WORKERS", workers)
     cold = Build(tiny_project, pages(tiny_project))
     try:
-        assert stdout_of(cold) == EXPECTED
-        assert bool(cold._threads) == (workers != "0")
+        assert printed(cold) == EXPECTED
     finally:
         cold.close()
-    assert len(list((tiny_project / CACHE_DIR).glob("*.json"))) == 2
+    assert sorted(runs_of(tiny_project)) == ["first", "second"]
     warm = Build(tiny_project, pages(tiny_project))
-    assert not warm._threads
-    assert stdout_of(warm) == EXPECTED
-    assert all(job.reused for job in warm.jobs.values())
+    assert printed(warm) == EXPECTED
+    assert sorted(runs_of(tiny_project)) == ["first", "second"]  # none ran again
 
 
-def test_execution_off_runs_nothing(tiny_project, monkeypatch):
-    monkeypatch.setenv(engine.EXECUTE_ENV, "0")
-    build = Build(tiny_project, pages(tiny_project))
-    assert not build._threads
-    assert all(job.run.stdout == "" for job in build.jobs.values())
-    assert build.notebook_dir.name == "unexecuted"
+def test_an_edit_is_seen_by_the_next_build_in_the_same_process(
+    tiny_project, monkeypatch
+):
+    """`mkdocs serve` keeps its worker server between builds: the tutorials'
+    own modules are never imported there, so an edit is always seen."""
+    monkeypatch.setenv("TUTORIALS_WORKERS", "1")
+    first = pages(tiny_project)[:1]
+    for factor, expected in (("2", "42"), ("3", "63")):
+        helper = tiny_project / "tutorial_code/helper.py"
+        helper.write_text(helper.read_text().replace("2 * x", f"{factor} * x"))
+        build = Build(tiny_project, first)
+        try:
+            assert build.result(first[0]).run.stdout == f"double of 21 is {expected}\n"
+        finally:
+            build.close()
+        helper.write_text(helper.read_text().replace(f"{factor} * x", "2 * x"))
+
+
+def test_execution_off_runs_nothing_and_fill_ins_show_a_placeholder(
+    tiny_project, monkeypatch
+):
+    monkeypatch.setenv("TUTORIALS_EXECUTE", "0")
+    page = with_prose(tiny_project, RESULTS + FALSE_CHECK)
+    job = Build(tiny_project, pages(tiny_project)).result(page)
+    shown, _ = page_markdown(job.page, job.run, "", "FIGURE")
+    assert "Doubling 21 gives …, or … of a hundred, … as much." in shown
+    assert "check:" not in shown and "result-not-so" not in shown
+    assert runs_of(tiny_project) == []
 
 
 def test_a_failing_page_names_module_and_line(tiny_project, monkeypatch):
-    monkeypatch.setenv(engine.WORKERS_ENV, "2")
+    monkeypatch.setenv("TUTORIALS_WORKERS", "2")
     break_second_page(tiny_project, 'x = 1\nraise ValueError("broken in a worker")\n')
     build = Build(tiny_project, pages(tiny_project))
     try:
@@ -86,8 +106,22 @@ def test_a_failing_page_names_module_and_line(tiny_project, monkeypatch):
     )
 
 
+def test_a_failing_page_runs_again_next_time(tiny_project, monkeypatch):
+    """Nothing half-run is kept: a page that failed runs again."""
+    monkeypatch.setenv("TUTORIALS_WORKERS", "0")
+    break_second_page(
+        tiny_project,
+        'with open("runs.txt", "a") as runs:\n    runs.write("second\\n")\n'
+        'raise ValueError("broken")\n',
+    )
+    for attempt in (1, 2):
+        with pytest.raises(TutorialError, match="broken"):
+            Build(tiny_project, pages(tiny_project)[1:]).result(pages(tiny_project)[1])
+        assert runs_of(tiny_project) == ["second"] * attempt
+
+
 def test_a_crash_in_native_code_is_explained(tiny_project, monkeypatch):
-    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    monkeypatch.setenv("TUTORIALS_WORKERS", "1")
     break_second_page(tiny_project, "import os\nos.abort()\n")
     build = Build(tiny_project, pages(tiny_project)[1:])
     try:
@@ -100,69 +134,59 @@ def test_a_crash_in_native_code_is_explained(tiny_project, monkeypatch):
     assert "TUTORIALS_WORKERS=0" in message
 
 
-def test_worker_count_comes_from_the_environment(monkeypatch):
-    monkeypatch.setenv(engine.WORKERS_ENV, "3")
-    assert engine.worker_count() == 3
-    monkeypatch.setenv(engine.WORKERS_ENV, "two")
+def test_a_worker_count_that_is_no_number_is_explained(tiny_project, monkeypatch):
+    monkeypatch.setenv("TUTORIALS_WORKERS", "two")
     with pytest.raises(TutorialError, match="TUTORIALS_WORKERS='two' is not a number"):
-        engine.worker_count()
-    monkeypatch.delenv(engine.WORKERS_ENV)
-    assert 1 <= engine.worker_count() <= engine.MAX_DEFAULT_WORKERS
+        Build(tiny_project, pages(tiny_project))
 
 
-def test_workers_preload_the_tutorials_libraries_but_not_their_code():
-    preload = engine.third_party_imports(ROOT)
-    assert {"torch", "pandas"} <= set(preload)
-    assert not [n for n in preload if n.split(".")[0] in ("tutorial_code", "os", "csv")]
-
-
-def test_the_notebooks_command_writes_both_notebooks_of_each_page_without_mkdocs(
-    tiny_project, tmp_path
-):
-    """`python -m hooks.engine notebooks DIR` (make lab) runs the stale pages in
-    worker processes and writes every page's full and learner notebook, with
-    MkDocs made impossible to import."""
-    blocker = tmp_path / "blocker" / "mkdocs"
-    blocker.mkdir(parents=True)
-    (blocker / "__init__.py").write_text("raise ImportError('no MkDocs here')\n")
-    out = tmp_path / "notebooks"
-    result = subprocess.run(
-        [sys.executable, "-m", "hooks.engine", "notebooks", out]
-        + ["--root", tiny_project],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(blocker.parent), engine.WORKERS_ENV: "2"},
-        capture_output=True,
-        text=True,
-        timeout=120,
+@pytest.mark.parametrize("to", ["group", "build"])
+def test_ctrl_c_stops_the_build_and_every_page_at_once(tiny_project, to):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it, or
+    to the build alone) ends the build and its pages' processes at once,
+    without a traceback."""
+    break_second_page(
+        tiny_project, 'open("started", "w").close()\nimport time\ntime.sleep(120)\n'
     )
-    assert result.returncode == 0, result.stderr
-    names = sorted(p.name for p in out.iterdir())
-    assert names == [
-        "01_first-learner.ipynb",
-        "01_first.ipynb",
-        "02_second-learner.ipynb",
-        "02_second.ipynb",
-    ]
-    full = nbformat.read(out / "01_first.ipynb", as_version=4)
-    outputs = [o for c in full.cells if c.cell_type == "code" for o in c.outputs]
-    assert {"text": "double of 21 is 42\n"}.items() <= outputs[0].items()
-    assert len(list((tiny_project / CACHE_DIR).glob("*.json"))) == 2  # cached
-
-
-def test_the_notebooks_command_names_a_page_without_its_frame(tiny_project, tmp_path):
-    page = tiny_project / "docs" / "01_first.md"
-    page.write_text(page.read_text().split("---\n", 2)[2])
-    result = subprocess.run(
-        [sys.executable, "-m", "hooks.engine", "notebooks", tmp_path / "out"]
-        + ["--root", tiny_project],
-        cwd=ROOT,
-        env={**os.environ, engine.WORKERS_ENV: "0"},
-        capture_output=True,
+    process = subprocess.Popen(
+        [MKDOCS, "build", "--strict", "-d", tiny_project / "site"],
+        cwd=tiny_project,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "TUTORIALS_WORKERS": "2"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=120,
+        start_new_session=True,  # a process group of its own, as in a terminal
     )
-    assert result.returncode == 1
-    assert "docs/01_first.md: the front matter lacks teaching" in result.stderr
+    try:
+        deadline = time.monotonic() + 120
+        while not (tiny_project / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(group(process.pid)) >= 3  # the build, the server, the page
+        if to == "group":
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            os.kill(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+        time.sleep(1)
+        assert not group(process.pid), "processes left after Ctrl-C"
+    finally:
+        if group(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    assert "Traceback" not in output, output
+
+
+def group(pgid: int) -> list[int]:
+    """The living processes of a process group (zombies are gone)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
 
 
 # ------------------------------------------------------------ results bound to the run
@@ -243,7 +267,7 @@ def test_a_false_check_stops_a_build_on_the_shipped_data_and_is_marked_on_other_
 def test_a_fill_in_or_check_before_the_first_code_block_is_an_error_naming_the_page(
     tiny_project, monkeypatch
 ):
-    monkeypatch.setenv(engine.WORKERS_ENV, "0")
+    monkeypatch.setenv("TUTORIALS_WORKERS", "0")
     page = tiny_project / "docs" / "02_second.md"
     page.write_text(
         page.read_text().replace("# Second\n", "# Second\n\nIt has {{ n }} lines.\n")
@@ -288,14 +312,3 @@ def test_a_page_run_lists_its_checks_and_fill_ins_on_any_data(
         False,
     )
     assert check.expression == "len(data_path().read_text().splitlines()) == 2"
-
-
-def test_with_execution_off_fill_ins_show_a_placeholder_and_checks_nothing(
-    tiny_project, monkeypatch
-):
-    monkeypatch.setenv(engine.EXECUTE_ENV, "0")
-    page = with_prose(tiny_project, RESULTS + FALSE_CHECK)
-    run = Build(tiny_project, pages(tiny_project)).result(page).run
-    shown = bind_results(page.read_text(), run)
-    assert "Doubling 21 gives …, or … of a hundred, … as much." in shown
-    assert "check:" not in shown and "result-not-so" not in shown

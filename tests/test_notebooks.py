@@ -18,27 +18,23 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import FRONT_MATTER, TUTORIAL_STEMS, page_file
+from mkdocs.utils.yaml import yaml_load
 
-from hooks.engine import configured_site_url
-from hooks.notebooks import (
-    EXERCISE_TAG,
-    SETUP_TAG,
-    SOLUTION_TAG,
-    page_notebooks,
-    site_link,
-)
+from hooks.render import notebooks, site_link
 from hooks.tutorials import (
     ROOT,
     Cell,
     PageRun,
     Section,
     figure_payload,
-    page_sections,
-    unexecuted_run,
+    read_page,
+    run_page,
+    unexecuted,
 )
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
-SITE_URL = configured_site_url(ROOT)
+SITE_URL = yaml_load((ROOT / "mkdocs.yml").read_text())["site_url"]
+SOLUTION_TAG, EXERCISE_TAG, SETUP_TAG = "solution", "exercise", "setup"
 LINK = re.compile(r"\]\(([^)\s]+)|\b(?:href|src)=\"([^\"]+)\"")
 
 
@@ -78,9 +74,9 @@ def solutions_with_code(markdown: str) -> int:
 
 @pytest.mark.parametrize("stem", TUTORIAL_STEMS)
 def test_full_notebook_holds_the_pages_code_and_the_learner_one_no_solution(stem):
-    page = page_file(stem)
-    full, learner = page_notebooks(page, unexecuted_run(page), SITE_URL)
-    sections = page_sections(page.read_text())
+    page = read_page(page_file(stem))
+    full, learner = notebooks(page, unexecuted(page), SITE_URL, "")
+    sections = page.sections
     assert [c.source for c in code_cells(full)] == [
         s.code.rstrip("\n") for s in sections
     ]
@@ -93,7 +89,7 @@ def test_full_notebook_holds_the_pages_code_and_the_learner_one_no_solution(stem
     assert not [c for c in learner.cells if SOLUTION_TAG in tags(c)]
     assert "**Solution**" not in json.dumps([c.source for c in learner.cells])
     empty = code_cells(learner, EXERCISE_TAG)
-    assert len(empty) == solutions_with_code(page.read_text())
+    assert len(empty) == solutions_with_code(page.path.read_text())
     for cell in empty:  # right after the exercise it is for
         before = learner.cells[learner.cells.index(cell) - 1]
         assert cell.source == "" and "**Exercise" in before.source
@@ -139,45 +135,53 @@ The end.
 )
 
 
+MODULE = """\
+def main():
+    # --8<-- [start:story]
+    x = 1
+    print(x)
+    # --8<-- [end:story]
+    # --8<-- [start:solution_double]
+    print(2 * x)
+    # --8<-- [end:solution_double]
+"""
+
+
 @pytest.fixture
 def small_page(tmp_path):
-    page = tmp_path / "docs" / "01_x.md"
-    page.parent.mkdir()
-    page.write_text(PAGE)
-    sections = [
-        Section("tutorial_code/x.py", "story", "x = 1\nprint(x)\n", 1),
-        Section("tutorial_code/x.py", "solution_double", "print(2 * x)\n", 4),
-    ]
-    run = PageRun(
-        str(page), [Cell(sections[0], "1\n"), Cell(sections[1], "2\n")], {}, 0
-    )
-    return page, run
+    """A page with two exercises, one solved with code, and its run."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "tutorial_code").mkdir()
+    (tmp_path / "tutorial_code" / "x.py").write_text(MODULE)
+    (tmp_path / "docs" / "01_x.md").write_text(PAGE)
+    page = read_page(tmp_path / "docs" / "01_x.md", tmp_path)
+    return page, run_page(page, tmp_path)
 
 
-def test_a_solution_block_goes_whole_with_its_indented_code(small_page):
-    full, learner = page_notebooks(*small_page, "https://site.example/")
+def texts(notebook, kind="markdown") -> str:
+    return "\n".join(c.source for c in notebook.cells if c.cell_type == kind)
+
+
+def test_the_learner_notebook_leaves_out_each_solution_whole(small_page):
+    """The full notebook holds every solution, its prose and its code with its
+    output; the learner notebook leaves each out whole, prose and code, keeps
+    everything else, and has an empty cell right after an exercise whose
+    solution had code."""
+    full, learner = notebooks(*small_page, "https://site.example/", "")
     solution = [c for c in full.cells if SOLUTION_TAG in tags(c)]
-    assert [c.cell_type for c in solution] == [
-        "markdown",
-        "code",
-        "markdown",
-        "markdown",
-    ]
-    assert solution[0].source.startswith("> **Solution**")
-    assert solution[1].source == "print(2 * x)" and printed(solution[1]) == "2\n"
-    assert solution[2].source == "> It prints the double."
-    assert solution[3].source == "> **Solution**\n>\n> Nothing to run here."
-    text = "\n".join(c.source for c in learner.cells)
-    for gone in ("Multiply", "It prints", "Nothing to run", "2 * x"):
-        assert gone not in text
+    assert [printed(c) for c in solution if c.cell_type == "code"] == ["2\n"]
+    for gone in ("Multiply by two", "It prints the double", "Nothing to run"):
+        assert gone in texts(full) and gone not in texts(learner)
+    assert "2 * x" in texts(full, "code") and "2 * x" not in texts(learner, "code")
     for kept in ("Double x.", "After the first exercise.", "Think.", "The end."):
-        assert kept in text
+        assert kept in texts(learner)
     (empty,) = code_cells(learner, EXERCISE_TAG)
     assert "Exercise 1" in learner.cells[learner.cells.index(empty) - 1].source
+    assert not code_cells(full, EXERCISE_TAG)
 
 
 def test_notebooks_carry_the_frame_and_not_the_yaml(small_page):
-    for notebook in page_notebooks(*small_page, "https://site.example/"):
+    for notebook in notebooks(*small_page, "https://site.example/", ""):
         text = "\n".join(c.source for c in notebook.cells)
         assert "teaching: 10" not in text
         top = next(c.source for c in notebook.cells if c.source.startswith("# X"))
@@ -198,11 +202,12 @@ def test_links_become_addresses_on_the_site():
     assert site_link("https://pytorch.org", on, site) == "https://pytorch.org"
 
 
-def test_the_setup_cell_explains_a_notebook_outside_a_clone(small_page, tmp_path):
-    full, _ = page_notebooks(*small_page, "https://site.example/")
+def test_the_setup_cell_explains_a_notebook_outside_a_clone(
+    small_page, tmp_path_factory
+):
+    full, _ = notebooks(*small_page, "https://site.example/", "")
     setup = code_cells(full, SETUP_TAG)[0].source
-    outside = tmp_path / "somewhere"
-    outside.mkdir()
+    outside = tmp_path_factory.mktemp("somewhere")  # no clone above it
     result = subprocess.run(
         [sys.executable, "-c", setup], cwd=outside, capture_output=True, text=True
     )

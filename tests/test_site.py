@@ -9,15 +9,16 @@ import sys
 
 import pytest
 import yaml
-from conftest import TUTORIAL_PAGES, TUTORIAL_STEMS, build_site, page_file
+from conftest import TUTORIAL_PAGES, TUTORIAL_STEMS, build_site, page_file, runs_of
 from mkdocs.utils.yaml import yaml_load
 
-from hooks.frame import FrameError, split_front_matter, tutorial_frame
 from hooks.tutorials import (
     ROOT,
+    FrameError,
     Section,
     TutorialError,
-    page_sections,
+    read_frame,
+    read_page,
     run_cell,
 )
 
@@ -164,10 +165,28 @@ def test_a_warning_in_a_tutorial_is_an_error():
 
 
 def test_the_build_publishes_the_runs_the_tests_read(built_site):
-    """The session's build reused every run page_run saved: no page ran twice."""
-    _, result = built_site
+    """The session's build reused every run page_run saved (each page's footer
+    says so): no page ran twice."""
+    site, _ = built_site
     for page in TUTORIAL_PAGES:
-        assert f"{page.name}: reused cached run" in result.stderr, result.stderr
+        footer = (site / page.stem / "index.html").read_text().split("tutorial-footer")
+        assert "(reused from the execution cache)" in footer[-1], page.name
+
+
+def test_the_site_builds_strictly_with_properdocs_too(built_site, properdocs_site):
+    """ProperDocs (the drop-in fork of MkDocs 1.x) builds the same site from
+    the same cached runs: every page and notebook page says the same."""
+    mkdocs, _ = built_site
+    site, result = properdocs_site
+    assert result.returncode == 0, result.stderr
+    assert "WARNING" not in result.stderr, result.stderr
+    pages = sorted(p.relative_to(mkdocs) for p in mkdocs.rglob("*.html"))
+    assert pages == sorted(p.relative_to(site) for p in site.rglob("*.html"))
+    for page in TUTORIAL_PAGES:
+        for built in (f"{page.stem}/index.html", f"notebooks/{page.stem}/index.html"):
+            assert article((site / built).read_text()) == article(
+                (mkdocs / built).read_text()
+            ), built
 
 
 def test_notebooks_come_last_in_the_nav_and_say_they_are_notebooks(built_site):
@@ -264,9 +283,10 @@ def test_unusable_data_stops_the_build_with_the_tutorials_message_then_good_data
         assert failed.returncode != 0, data
         assert "tutorial_code/second.py:7" in failed.stderr, failed.stderr
         assert "Traceback" not in failed.stderr
+    before = runs_of(tiny_project)
     again = build_site(tiny_project, tiny_project / "site").result()
     assert again.returncode == 0, again.stderr
-    assert "02_second.md: reused cached run" in again.stderr
+    assert runs_of(tiny_project) == before  # the first build's runs, reused
 
 
 def test_a_malformed_gene_list_stops_the_build_with_the_tutorials_message(tmp_path):
@@ -439,7 +459,7 @@ def test_each_solutions_outputs_and_figures_are_inside_its_block(
         (
             "teaching: 5\nexercises: 5\nquestions: a question\nobjectives: [b]\n"
             "keypoints: [c]\n",
-            "'questions' in the front matter must be a list",
+            "'questions' in the front matter is 'a question'; give a list of text",
         ),
         (
             "questions:\n  - What: is: this\n",
@@ -449,8 +469,7 @@ def test_each_solutions_outputs_and_figures_are_inside_its_block(
 )
 def test_a_bad_frame_is_named_with_its_page_and_key(front, message):
     with pytest.raises(FrameError, match=re.escape(f"docs/01_x.md: {message}")):
-        meta, _ = split_front_matter(f"---\n{front}---\n# X\n", "docs/01_x.md")
-        tutorial_frame(meta, "docs/01_x.md")
+        read_frame(f"---\n{front}---\n# X\n", "docs/01_x.md")
 
 
 # ------------------------------------------------------------------ every tutorial page
@@ -469,7 +488,7 @@ def test_page_has_three_exercises_each_followed_by_a_solution(stem):
 @pytest.mark.parametrize("stem", TUTORIAL_STEMS)
 def test_shown_code_fits_the_page_without_scrolling(stem):
     """76 characters fit the code column of a desktop page."""
-    for section in page_sections(page_file(stem).read_text()):
+    for section in read_page(page_file(stem)).sections:
         for line in section.code.splitlines():
             assert len(line) <= 76, (section.module, section.name, line)
 

@@ -13,7 +13,7 @@
   const TEX = /\$[^$]+\$|\\\(|\\\[|\\begin\{/;
 
   // MathJax reads this when startup.js runs. Its components are in
-  // assets/vendor/mathjax/ (hooks/site_hooks.py): the TeX input, the CHTML
+  // assets/vendor/mathjax/ (hooks/site.py): the TeX input, the CHTML
   // output and the hidden MathML that screen readers read; no context menu.
   window.MathJax = {
     loader: { load: ["input/tex", "output/chtml", "a11y/assistive-mml"] },
