@@ -321,15 +321,6 @@ def test_train_many_gives_the_models_train_gives_one_by_one():
     )
 
 
-def test_train_many_is_still_importable_from_the_classifier_module():
-    """The autoencoder pages imported it from there; it moved here."""
-    from tutorial_code import classifier
-
-    assert classifier.train_many is train_many
-    with pytest.raises(AttributeError):
-        classifier.no_such_name  # noqa: B018
-
-
 @pytest.fixture(scope="module")
 def three_splits(shipped_xy):
     return repeated_splits(*shipped_xy, n_splits=3)

@@ -14,8 +14,8 @@ from torch.distributions import Normal, kl_divergence
 
 from hooks.tutorials import ROOT
 from tutorial_code.autoencoders import codes, fit_autoencoder
-from tutorial_code.classifier import set_seed, train_many
-from tutorial_code.evaluation import paired_differences, repeated_splits
+from tutorial_code.classifier import set_seed
+from tutorial_code.evaluation import paired_differences, repeated_splits, train_many
 from tutorial_code.gbm_data import (
     feature_genes,
     label_smoking_status,

@@ -359,16 +359,6 @@ def confusion_table(y_true, y_pred) -> pd.DataFrame:
 # --8<-- [end:confusion]
 
 
-def __getattr__(name: str):
-    """train_many moved to tutorial_code/evaluation.py (the Evaluation page
-    shows it); importing it from here keeps working meanwhile."""
-    if name == "train_many":
-        from tutorial_code.evaluation import train_many
-
-        return train_many
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def main():
     # --8<-- [start:threads]
     # Our tensors are tiny: extra CPU threads cost more than they save.
