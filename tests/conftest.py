@@ -10,15 +10,18 @@
    repository (`executed_notebook`), in the background as soon as the tests
    are collected.
 
-The pages also run on generated tables (`fuzzed_tables`, tests/fuzz_pages.py,
-two processes) in the background, started as soon as the tests are collected;
-their tests run last.
+Also started in the background as soon as the tests are collected: the
+pages' models on 200 splits (`many_splits`, tests/many_splits.py), and the
+pages on generated tables (`fuzzed_tables`, tests/fuzz_pages.py, two
+processes, whose tests run last, as do those marked `runs_last`, which await
+work they started early).
 
 Tests that need a failing build or other data build a tiny project instead.
 """
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -130,6 +133,7 @@ class Session:
         self.properdocs_job: Job | None = None
         self.notebooks_job: Job | None = None
         self.fuzz_job: Job | None = None
+        self.many_splits_job: Job | None = None
 
     def page_run(self, stem: str):
         if self.build_wanted and self.site_job is None:
@@ -166,6 +170,15 @@ class Session:
             self.notebooks_job = Job([sys.executable, runner, out, *TUTORIAL_PAGES])
         return self.work / "notebooks"
 
+    def start_many_splits(self):
+        """tests/many_splits.py: the 200-split results, pickled."""
+        if self.many_splits_job is None:
+            runner = Path(__file__).with_name("many_splits.py")
+            out = self.work / "many_splits.pickle"
+            env = {"PYTHONPATH": str(ROOT)}  # tutorial_code, beside tests/
+            self.many_splits_job = Job([sys.executable, runner, out], env=env)
+        return self.work / "many_splits.pickle"
+
     def start_fuzz(self):
         """tests/fuzz_pages.py on the generated tables (two processes)."""
         if self.fuzz_job is None:
@@ -189,14 +202,28 @@ def pytest_collection_finish(session):
     )
     if _wanted(session.items, "executed_notebook"):
         _session.start_notebooks()
+    if _wanted(session.items, "many_splits"):
+        _session.start_many_splits()
     if _wanted(session.items, "fuzzed_tables"):
         _session.start_fuzz()
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "runs_last: awaits work started earlier, so runs at the end"
+    )
+
+
 def pytest_collection_modifyitems(items):
-    """The fuzzed tables' tests last: their pages run meanwhile, in the
-    background (a stable sort keeps every other test in its place)."""
-    items.sort(key=lambda item: _wanted([item], "fuzzed_tables"))
+    """The fuzzed tables' tests, and those marked runs_last, at the end: their
+    work goes on meanwhile, in the background (a stable sort keeps every other
+    test in its place)."""
+    items.sort(
+        key=lambda item: (
+            _wanted([item], "fuzzed_tables")
+            or item.get_closest_marker("runs_last") is not None
+        )
+    )
 
 
 def pytest_sessionfinish(session):
@@ -242,6 +269,17 @@ def executed_notebook():
         return result, failed if failed.exists() else out / f"{page.stem}-learner.ipynb"
 
     return get
+
+
+@pytest.fixture(scope="session")
+def many_splits():
+    """The models of the Evaluation, Autoencoders and VAE pages on 200 splits:
+    {"classifiers", "models": results as evaluate_repeatedly lays them out,
+    "predictions", "reconstruction", "first_split"} (tests/many_splits.py)."""
+    out = _session.start_many_splits()
+    result = _session.many_splits_job.result()
+    assert result.returncode == 0, result.stderr[-4000:]
+    return pickle.loads(out.read_bytes())
 
 
 @pytest.fixture(scope="session")

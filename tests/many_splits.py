@@ -1,8 +1,12 @@
-"""The Autoencoders and VAE pages' models on 200 repeated splits, for the
-claim tests of the sentences that rank them (the pages show 20).
+"""The models of the Evaluation, Autoencoders and VAE pages on 200 repeated
+splits, for the claim tests of the sentences that rank them (the pages show 20).
 
-Everything is computed once per test session and shared by both test files:
-the splits, the autoencoders, VAEs and heads (trained side by side, as the
+    python tests/many_splits.py OUT.pickle
+
+Everything is computed once per test session, in a process of its own that
+tests/conftest.py starts as soon as the tests are collected (fixture
+`many_splits`), and shared by the three test files: the splits, the
+classifiers, the autoencoders, VAEs and heads (trained side by side, as the
 pages train them), and the baselines. The metrics the sentences use,
 accuracy and balanced accuracy, are computed here with numpy (scikit-learn's
 functions take most of the time at this size; a test checks that both
@@ -10,7 +14,10 @@ agree), in the layout of `evaluate_repeatedly`, so that the pages' own
 `paired_differences` reads them.
 """
 
+import pickle
+import sys
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +34,13 @@ from tutorial_code.autoencoders import (
     reconstruction_error,
 )
 from tutorial_code.classifier import majority_class
-from tutorial_code.evaluation import logistic_regression, repeated_splits
+from tutorial_code.evaluation import (
+    class_weighted_loss,
+    evaluate_repeatedly,
+    logistic_regression,
+    mlps_on,
+    repeated_splits,
+)
 from tutorial_code.gbm_data import (
     feature_genes,
     label_smoking_status,
@@ -118,3 +131,37 @@ def reconstruction() -> pd.DataFrame:
             sizes = {"n_train": len(s.y_train), "n_test": len(s.y_test)}
             rows.append({"split": k, "model": name, "error": error, **sizes})
     return pd.DataFrame(rows)
+
+
+def classifier_results() -> pd.DataFrame:
+    """The Evaluation page's models on the 200 splits (the page's 20 first),
+    scored by the page's own evaluate_repeatedly."""
+    mlp = mlps_on(splits())
+
+    def mlp_at_prevalence(split, seed):
+        return mlp(split, seed, threshold=split.y_train.mean().item())
+
+    models = {
+        "majority class": majority_class,
+        "logistic regression": logistic_regression,
+        "MLP": mlp,
+        "MLP, class weights": mlps_on(splits(), loss_fn=class_weighted_loss),
+        "MLP, threshold": mlp_at_prevalence,
+    }
+    return evaluate_repeatedly(models, splits())
+
+
+def main(out: str) -> None:
+    torch.set_num_threads(1)  # tiny models: one thread is fastest
+    found = {
+        "classifiers": classifier_results(),
+        "models": results(),
+        "predictions": predictions(),
+        "reconstruction": reconstruction(),
+        "first_split": splits()[0],
+    }
+    Path(out).write_bytes(pickle.dumps(found))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

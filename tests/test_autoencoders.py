@@ -2,11 +2,11 @@
 
 from dataclasses import replace
 
-import many_splits
 import numpy as np
 import pytest
 import torch
 from conftest import output_of
+from many_splits import scores
 from torch import nn
 
 from tutorial_code.autoencoders import (
@@ -229,33 +229,33 @@ def test_linear_autoencoder_has_no_hidden_layer(page):
     assert [type(m) for m in model.children()] == [nn.Linear, nn.Linear]
 
 
-def test_claim_ae_no_better_than_pca_on_new_samples(page):
+def test_claim_ae_no_better_than_pca_on_new_samples(page, many_splits):
     """On 200 splits the autoencoder's test error is not below PCA's: the
     paired difference's interval does not lie below 0."""
     assert page["ae_minus_pca"].mean() > -0.05
     difference = paired_difference(
-        many_splits.reconstruction(), "autoencoder", "PCA", metric="error"
+        many_splits["reconstruction"], "autoencoder", "PCA", metric="error"
     )
     assert difference["high"] > 0, difference
 
 
-def verdicts_on_many_splits(pairs):
+def verdicts_on_many_splits(many_splits, pairs):
     table = paired_differences(
-        many_splits.results(), pairs, ("accuracy", "balanced_accuracy")
+        many_splits["models"], pairs, ("accuracy", "balanced_accuracy")
     )
     return table["verdict"]
 
 
-def test_claim_ae_head_beats_majority(page):
+def test_claim_ae_head_beats_majority(page, many_splits):
     page_verdict = page["differences"]["verdict"]
-    many = verdicts_on_many_splits([("AE head", "majority class")])
+    many = verdicts_on_many_splits(many_splits, [("AE head", "majority class")])
     key = ("AE head - majority class", "balanced_accuracy")
     assert page_verdict[key] == many[key] == "higher"
     key = ("AE head - majority class", "accuracy")
     assert page_verdict[key] == many[key] == "undecided"
 
 
-def test_claim_heads_and_logistic_regression_undecided(page):
+def test_claim_heads_and_logistic_regression_undecided(page, many_splits):
     pairs = [
         ("AE head", "PCA head"),
         ("AE head", "logistic regression"),
@@ -265,12 +265,12 @@ def test_claim_heads_and_logistic_regression_undecided(page):
         "AE head - majority class", level="difference"
     )
     assert set(page_verdicts) == {"undecided"}
-    assert set(verdicts_on_many_splits(pairs)) == {"undecided"}
+    assert set(verdicts_on_many_splits(many_splits, pairs)) == {"undecided"}
 
 
-def test_many_splits_scores_agree_with_the_pages_metrics():
-    s = many_splits.splits()[0]
-    for y_pred in many_splits.predictions().values():
-        mine = many_splits.scores(s.y_test.numpy(), y_pred[0])
+def test_many_splits_scores_agree_with_the_pages_metrics(many_splits):
+    s = many_splits["first_split"]
+    for y_pred in many_splits["predictions"].values():
+        mine = scores(s.y_test.numpy(), y_pred[0])
         expected = balanced_accuracy(s.y_test.numpy().astype(int), y_pred[0])
         assert mine["balanced_accuracy"] == pytest.approx(expected)

@@ -1,6 +1,5 @@
 """Tests of the cBioPortal builder on small fixture files in the study's format."""
 
-import inspect
 import re
 import shutil
 import warnings
@@ -9,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MKDOCS, Job, build_site
+from conftest import build_site
 from gbm_tables import write_cbioportal_study
 
 from hooks.tutorials import ROOT
@@ -205,7 +204,7 @@ def test_cli_refuses_a_malformed_genes_option(tmp_path, capsys):
 CHOSEN_GENES = ["EGFR", "PTEN", "TP53"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def realistic(tmp_path_factory):
     """(study folder, the CSV the builder wrote from it, the builder's notes)"""
     folder = tmp_path_factory.mktemp("realistic")
@@ -218,7 +217,7 @@ def realistic(tmp_path_factory):
     return study, folder / "gbm_real.csv", notes
 
 
-def test_a_realistic_study_builds_one_column_per_named_gene(realistic):
+def test_a_realistic_study_builds_one_column_per_named_gene(realistic, realistic_site):
     study, csv_path, notes = realistic
     symbols = pd.read_csv(study / builder.EXPRESSION_FILE, sep="\t", usecols=[0])
     named = symbols["Hugo_Symbol"].dropna()
@@ -248,25 +247,26 @@ def test_genes_of_a_realistic_table_are_selected_without_warnings(realistic):
     assert set(candidates.index) <= set(expression_columns(gbm))
 
 
-def start_build(site_dir: Path, env: dict) -> Job:
-    """conftest's build_site with extra environment variables; the Job by hand
-    where build_site does not take them yet."""
-    if "env" in inspect.signature(build_site).parameters:
-        return build_site(ROOT, site_dir, env=env)
-    env = {"NO_MKDOCS_2_WARNING": "1", "TUTORIALS_RERUN": "0", **env}
-    return Job([MKDOCS, "build", "--strict", "--site-dir", site_dir], ROOT, env)
-
-
-# SLOW: a whole strict site build (every tutorial runs on the new table).
-def test_the_whole_site_builds_strictly_from_a_realistic_table(realistic, tmp_path):
+@pytest.fixture(scope="session")
+def realistic_site(realistic, tmp_path_factory):
+    """A strict build of the whole site on the realistic table (every tutorial
+    runs on it), started by the first test of this file and awaited by a test
+    that runs last, so that it goes on beside the rest of the session."""
     _, csv_path, _ = realistic
     env = {"GBM_DATA": str(csv_path), "GBM_GENES": ",".join(CHOSEN_GENES)}
-    result = start_build(tmp_path / "site", env).result()
+    site = tmp_path_factory.mktemp("realistic-site") / "site"
+    return site, build_site(ROOT, site, env=env)
+
+
+@pytest.mark.runs_last
+def test_the_whole_site_builds_strictly_from_a_realistic_table(realistic_site):
+    site, build = realistic_site
+    result = build.result()
     assert result.returncode == 0, result.stderr[-4000:]
-    page = (tmp_path / "site" / "01_gbm_data" / "index.html").read_text()
+    page = (site / "01_gbm_data" / "index.html").read_text()
     assert "3 feature genes: EGFR, PTEN, TP53" in page
     # The generator's numbers say nothing about a real table: none are printed.
-    regression = (tmp_path / "site" / "03_linear_regression" / "index.html").read_text()
+    regression = (site / "03_linear_regression" / "index.html").read_text()
     printed = "".join(
         re.findall(r'<div class="admonition output">(.*?)</code>', regression, re.S)
     )

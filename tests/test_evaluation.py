@@ -428,23 +428,10 @@ def test_claim_fixed_split_cannot_tell(page):
 
 
 @pytest.fixture(scope="module")
-def two_hundred(shipped_xy):
+def two_hundred(many_splits):
     """Every model of the page's sentences on 200 splits (the page's 20 and
-    180 more), trained side by side: (results, splits)."""
-    splits = repeated_splits(*shipped_xy, n_splits=200)
-    mlp = mlps_on(splits)
-
-    def mlp_at_prevalence(split, seed):
-        return mlp(split, seed, threshold=split.y_train.mean().item())
-
-    models = {
-        "majority class": majority_class,
-        "logistic regression": logistic_regression,
-        "MLP": mlp,
-        "MLP, class weights": mlps_on(splits, loss_fn=class_weighted_loss),
-        "MLP, threshold": mlp_at_prevalence,
-    }
-    return evaluate_repeatedly(models, splits)
+    180 more), trained side by side (tests/many_splits.py)."""
+    return many_splits["classifiers"]
 
 
 def verdicts(results, a, b):

@@ -4,7 +4,6 @@ import copy
 import math
 from functools import partial
 
-import many_splits
 import numpy as np
 import pandas as pd
 import pytest
@@ -383,29 +382,31 @@ def test_claim_autoencoder_codes_near_prior_scale(page_run):
         assert 0.5 < check["spread of prior draws / reconstructions"] < 1.5
 
 
-def verdicts_on_many_splits(pairs):
+def verdicts_on_many_splits(many_splits, pairs):
     table = paired_differences(
-        many_splits.results(), pairs, ("accuracy", "balanced_accuracy")
+        many_splits["models"], pairs, ("accuracy", "balanced_accuracy")
     )
     return table["verdict"]
 
 
-def test_claim_vae_head_beats_majority(page):
+def test_claim_vae_head_beats_majority(page, many_splits):
     page_verdict = page["differences"]["verdict"]
-    many = verdicts_on_many_splits([("VAE head", "majority class")])
+    many = verdicts_on_many_splits(many_splits, [("VAE head", "majority class")])
     key = ("VAE head - majority class", "balanced_accuracy")
     assert page_verdict[key] == many[key] == "higher"
     key = ("VAE head - majority class", "accuracy")
     assert page_verdict[key] == many[key] == "undecided"
 
 
-def test_claim_vae_head_undecided_against_pca_and_logistic_regression(page):
+def test_claim_vae_head_undecided_against_pca_and_logistic_regression(
+    page, many_splits
+):
     pairs = [("VAE head", "PCA head"), ("VAE head", "logistic regression")]
     page_verdicts = page["differences"]["verdict"].drop(
         "VAE head - majority class", level="difference"
     )
     assert set(page_verdicts) == {"undecided"}
-    assert set(verdicts_on_many_splits(pairs)) == {"undecided"}
+    assert set(verdicts_on_many_splits(many_splits, pairs)) == {"undecided"}
 
 
 # ------------------------------------------------------------------ helpers
