@@ -270,8 +270,10 @@ class Build:
         TUTORIALS_WORKERS=0). Raises TutorialError if it failed, or if a
         sentence's check fails on the shipped data and genes."""
         job = self.jobs[path]
-        if job.thread is not None:
-            job.thread.join()
+        # A timed wait, again and again: Python sees Ctrl-C only between waits
+        # when the kernel hands SIGINT to another thread of the build.
+        while job.thread is not None and job.thread.is_alive():
+            job.thread.join(0.1)
         if job.error is not None:
             raise job.error
         if job.run is None:

@@ -6,6 +6,7 @@ Uses the tiny project of conftest.py, whose pages write a line to runs.txt
 each time their code runs: no torch, so a worker starts at once.
 """
 
+import ctypes
 import html
 import os
 import signal
@@ -140,11 +141,12 @@ def test_a_worker_count_that_is_no_number_is_explained(tiny_project, monkeypatch
         Build(tiny_project, pages(tiny_project))
 
 
-@pytest.mark.parametrize("to", ["group", "build"])
+@pytest.mark.parametrize("to", ["group", "build", "a thread of the build"])
 def test_ctrl_c_stops_the_build_and_every_page_at_once(tiny_project, to):
-    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it, or
-    to the build alone) ends the build and its pages' processes at once,
-    without a traceback."""
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it, to
+    the build alone, or to one of the build's threads other than the main
+    one, which the kernel may pick for a signal sent to the build) ends the
+    build and its pages' processes at once, without a traceback."""
     break_second_page(
         tiny_project, 'open("started", "w").close()\nimport time\ntime.sleep(120)\n'
     )
@@ -164,8 +166,14 @@ def test_ctrl_c_stops_the_build_and_every_page_at_once(tiny_project, to):
         assert len(group(process.pid)) >= 3  # the build, the server, the page
         if to == "group":
             os.killpg(process.pid, signal.SIGINT)
-        else:
+        elif to == "build":
             os.kill(process.pid, signal.SIGINT)
+        else:  # the kernel may hand a process's signal to any of its threads
+            wait_until_asleep(process.pid)  # the build waits for the page
+            tasks = Path(f"/proc/{process.pid}/task").iterdir()
+            thread = max(int(t.name) for t in tasks if int(t.name) != process.pid)
+            libc = ctypes.CDLL(None, use_errno=True)
+            assert libc.tgkill(process.pid, thread, signal.SIGINT) == 0
         output, _ = process.communicate(timeout=30)
         time.sleep(1)
         assert not group(process.pid), "processes left after Ctrl-C"
@@ -174,6 +182,20 @@ def test_ctrl_c_stops_the_build_and_every_page_at_once(tiny_project, to):
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode != 0
     assert "Traceback" not in output, output
+
+
+def wait_until_asleep(pid: int, seconds: float = 1.0) -> None:
+    """Until the process's main thread has slept (state S: waiting for a lock
+    or a pipe) for `seconds` on end, as the build does while waiting for a
+    page; at most a minute."""
+    asleep_since, deadline = None, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        now = time.monotonic()
+        asleep_since = (asleep_since or now) if state == "S" else None
+        if asleep_since is not None and now - asleep_since >= seconds:
+            return
+        time.sleep(0.05)
 
 
 def group(pgid: int) -> list[int]:
