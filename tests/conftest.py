@@ -13,8 +13,8 @@
 Also started in the background as soon as the tests are collected: the
 pages' models on 200 splits (`many_splits`, tests/many_splits.py), and the
 pages on generated tables (`fuzzed_tables`, tests/fuzz_pages.py, two
-processes, whose tests run last, as do those marked `runs_last`, which await
-work they started early).
+processes). Their tests run last, as do those marked `runs_last`, which await
+work they started early.
 
 Tests that need a failing build or other data build a tiny project instead.
 """
@@ -215,12 +215,13 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(items):
-    """The fuzzed tables' tests, and those marked runs_last, at the end: their
-    work goes on meanwhile, in the background (a stable sort keeps every other
-    test in its place)."""
+    """The tests of the 200 splits and of the fuzzed tables, and those marked
+    runs_last, at the end: their work goes on meanwhile, in the background (a
+    stable sort keeps every other test in its place)."""
     items.sort(
         key=lambda item: (
-            _wanted([item], "fuzzed_tables")
+            _wanted([item], "many_splits")
+            or _wanted([item], "fuzzed_tables")
             or item.get_closest_marker("runs_last") is not None
         )
     )
