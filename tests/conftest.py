@@ -13,8 +13,9 @@
 Also started in the background as soon as the tests are collected: the
 pages' models on 200 splits (`many_splits`, tests/many_splits.py), and the
 pages on generated tables (`fuzzed_tables`, tests/fuzz_pages.py, two
-processes). Their tests run last, as do those marked `runs_last`, which await
-work they started early.
+processes). Background jobs run at the lowest priority, and the tests that
+await them run last, as do those marked `runs_last`, which await work they
+started early.
 
 Tests that need a failing build or other data build a tiny project instead.
 """
@@ -70,13 +71,18 @@ def page_file(stem: str) -> Path:
 
 
 class Job:
-    """A subprocess started now and awaited later, its output kept in files."""
+    """A subprocess started now and awaited later, its output kept in files.
+    A job in the background (awaited by the tests that run last) runs at the
+    lowest priority, it and every process it starts: it takes the CPU time
+    the tests in front leave idle instead of slowing them down."""
 
-    def __init__(self, args, cwd=ROOT, env=None, stdin_text=None):
+    def __init__(self, args, cwd=ROOT, env=None, stdin_text=None, background=False):
         self.dir = Path(tempfile.mkdtemp(prefix="job-"))
         self.out = open(self.dir / "stdout", "w+")  # noqa: SIM115 (closed in result)
         self.err = open(self.dir / "stderr", "w+")  # noqa: SIM115
         self.args = [str(a) for a in args]
+        if background:
+            self.args = ["nice", "-n", "19", *self.args]
         self.proc = subprocess.Popen(
             self.args,
             cwd=cwd,
@@ -108,11 +114,13 @@ class Job:
 _jobs: list[Job] = []
 
 
-def build_site(project: Path, site_dir: Path, env=None, tool=MKDOCS) -> Job:
+def build_site(
+    project: Path, site_dir: Path, env=None, tool=MKDOCS, background=False
+) -> Job:
     """Start `mkdocs build --strict` of a project (or ProperDocs' build)."""
     settings = {"NO_MKDOCS_2_WARNING": "1", "TUTORIALS_RERUN": "0"}
     args = [tool, "build", "--strict", "--site-dir", site_dir]
-    return Job(args, project, {**settings, **(env or {})})
+    return Job(args, project, {**settings, **(env or {})}, background=background)
 
 
 def runs_of(project: Path) -> list[str]:
@@ -167,7 +175,8 @@ class Session:
         if self.notebooks_job is None:
             runner = Path(__file__).with_name("run_notebook.py")
             out = self.work / "notebooks"
-            self.notebooks_job = Job([sys.executable, runner, out, *TUTORIAL_PAGES])
+            args = [sys.executable, runner, out, *TUTORIAL_PAGES]
+            self.notebooks_job = Job(args, background=True)
         return self.work / "notebooks"
 
     def start_many_splits(self):
@@ -176,7 +185,8 @@ class Session:
             runner = Path(__file__).with_name("many_splits.py")
             out = self.work / "many_splits.pickle"
             env = {"PYTHONPATH": str(ROOT)}  # tutorial_code, beside tests/
-            self.many_splits_job = Job([sys.executable, runner, out], env=env)
+            args = [sys.executable, runner, out]
+            self.many_splits_job = Job(args, env=env, background=True)
         return self.work / "many_splits.pickle"
 
     def start_fuzz(self):
@@ -184,7 +194,8 @@ class Session:
         if self.fuzz_job is None:
             runner = Path(__file__).with_name("fuzz_pages.py")
             args = [sys.executable, runner, "run", self.work / "fuzz"]
-            self.fuzz_job = Job(args, env={"OMP_NUM_THREADS": "1"})
+            env = {"OMP_NUM_THREADS": "1"}
+            self.fuzz_job = Job(args, env=env, background=True)
         return self.work / "fuzz"
 
 
@@ -214,14 +225,16 @@ def pytest_configure(config):
     )
 
 
+BACKGROUND_FIXTURES = ("executed_notebook", "many_splits", "fuzzed_tables")
+
+
 def pytest_collection_modifyitems(items):
-    """The tests of the 200 splits and of the fuzzed tables, and those marked
-    runs_last, at the end: their work goes on meanwhile, in the background (a
-    stable sort keeps every other test in its place)."""
+    """The tests that await a background job (the notebooks, the 200 splits,
+    the fuzzed tables, and those marked runs_last) at the end: their work goes
+    on meanwhile (a stable sort keeps every other test in its place)."""
     items.sort(
         key=lambda item: (
-            _wanted([item], "many_splits")
-            or _wanted([item], "fuzzed_tables")
+            any(_wanted([item], fixture) for fixture in BACKGROUND_FIXTURES)
             or item.get_closest_marker("runs_last") is not None
         )
     )

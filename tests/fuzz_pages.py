@@ -162,8 +162,6 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     out = Path(rest.pop(0)) if command == "run" else None
-    if command == "run":  # in the background of a test session, which goes
-        os.nice(19)  # first: these runs take the time its own work leaves idle
     folder = Path(tempfile.mkdtemp(prefix="fuzz-tables-"))
     try:
         results = run_tables(chosen(rest), folder)

@@ -255,7 +255,7 @@ def realistic_site(realistic, tmp_path_factory):
     _, csv_path, _ = realistic
     env = {"GBM_DATA": str(csv_path), "GBM_GENES": ",".join(CHOSEN_GENES)}
     site = tmp_path_factory.mktemp("realistic-site") / "site"
-    return site, build_site(ROOT, site, env=env)
+    return site, build_site(ROOT, site, env=env, background=True)
 
 
 @pytest.mark.runs_last
