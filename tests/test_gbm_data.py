@@ -473,6 +473,14 @@ def test_case_and_spacing_variants_of_categories_are_accepted():
     assert labelled[LABEL].tolist() == [0, 1]
 
 
+def test_cbioportal_placeholders_are_missing_labels(tmp_path):
+    """A clinical table exported from cBioPortal as it is writes
+    '[Not Available]' where the smoking history is unknown."""
+    frame = small_frame([NON_SMOKER, "[Not Available]", "[Unknown]", COMMA_CATEGORY])
+    gbm = load_gbm(write_csv(tmp_path, frame))
+    assert label_smoking_status(gbm)[LABEL].tolist() == [0, 1]
+
+
 def test_single_class_after_cleaning():
     frame = small_frame([NON_SMOKER] * 10 + [None] * 2)
     X, y = select_features(label_smoking_status(frame))

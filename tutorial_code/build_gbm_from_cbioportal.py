@@ -22,23 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tutorial_code.data_paths import GBMDataError, parse_genes
+from tutorial_code.data_paths import CBIOPORTAL_MISSING, GBMDataError, parse_genes
 
 EXPRESSION_FILE = "data_mrna_seq_fpkm.txt"
 PATIENT_FILE = "data_clinical_patient.txt"
 SAMPLE_FILE = "data_clinical_sample.txt"
 GENE_COLUMN = "Hugo_Symbol"
 GENE_ANNOTATION_COLUMNS = {"Hugo_Symbol", "Entrez_Gene_Id", "Cytoband"}
-# cBioPortal writes these placeholders where a clinical value is unknown.
-CBIOPORTAL_MISSING = [
-    "[Not Available]",
-    "[Not Applicable]",
-    "[Not Evaluated]",
-    "[Unknown]",
-    "[Discrepancy]",
-    "[Completed]",
-    "[Not Reported]",
-]
 # Linear FPKM values routinely exceed this; log2(FPKM + 1) values rarely do.
 LOG_SCALE_MAX_HINT = 30.0
 

@@ -15,6 +15,19 @@ SHIPPED_DATA = Path(__file__).parent / "data" / "gbm_data.csv"
 # only copy of this list: everything else asks feature_genes().
 DEFAULT_GENES = ("LINC00159", "EFTUD1P1", "C20orf202", "KRT17P8", "RPL7L1P9")
 
+# cBioPortal writes these placeholders where a clinical value is unknown: the
+# study builder reads them as missing, and so does the smoking label of a
+# clinical table exported from cBioPortal as it is.
+CBIOPORTAL_MISSING = [
+    "[Not Available]",
+    "[Not Applicable]",
+    "[Not Evaluated]",
+    "[Unknown]",
+    "[Discrepancy]",
+    "[Completed]",
+    "[Not Reported]",
+]
+
 
 class GBMDataError(ValueError):
     """The GBM data cannot be used as it is; the message says what to do.

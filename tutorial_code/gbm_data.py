@@ -27,6 +27,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from tutorial_code.data_paths import (
+    CBIOPORTAL_MISSING,
     DATA_ENV_VAR,
     DEFAULT_GENES,
     GENES_ENV_VAR,
@@ -467,15 +468,17 @@ def _unknown_categories_message(unknown: Sequence[str], where: str) -> str:
 
 def smoking_history(gbm: pd.DataFrame) -> pd.Series:
     """The SMOKING_HISTORY column with each value spelled as in
-    SMOKING_CATEGORIES (case and spacing variants accepted; missing values
-    stay missing); an unknown category is an error."""
+    SMOKING_CATEGORIES (case and spacing variants accepted; missing values,
+    and cBioPortal's placeholders such as '[Not Available]', are missing); an
+    unknown category is an error."""
     if SMOKING_COLUMN not in gbm.columns:
         raise GBMDataError(
             f"The data{_in_file(gbm)} has no {SMOKING_COLUMN} column, so there is "
             "no smoking label. Use a CSV built by build_gbm_from_cbioportal.py "
             "(clinical columns included) or the shipped synthetic file."
         )
-    history = gbm[SMOKING_COLUMN].map(
+    recorded = gbm[SMOKING_COLUMN].mask(gbm[SMOKING_COLUMN].isin(CBIOPORTAL_MISSING))
+    history = recorded.map(
         lambda value: (
             _CATEGORY_BY_NORMALISED.get(_normalised(value), value)
             if isinstance(value, str)
