@@ -637,9 +637,10 @@ def test_a_malformed_gene_list_is_an_error(monkeypatch, value, expected):
 
 def test_absent_gene_columns_are_named_with_close_matches(labelled):
     with pytest.raises(GBMDataError) as caught:
-        select_features(labelled, ["LINC0159", "EGFR", "NOTAGENE", "AGE"])
+        select_features(labelled, ["LINC0159", "EGFR", "NOTAGENE", "AGE", "pten"])
     message = str(caught.value)
     assert "LINC0159 (close: LINC00159" in message
+    assert "pten (close: PTEN" in message  # case aside
     assert "NOTAGENE (no similar column)" in message
     assert "AGE (a clinical column, not a gene)" in message
     assert "EGFR (" not in message

@@ -506,9 +506,12 @@ def label_smoking_status(gbm):
 
 def _absent_genes_message(gbm: pd.DataFrame, absent: Sequence[str]) -> str:
     columns = expression_columns(gbm)
+    # Compared without case: 'egfr' is close to EGFR.
+    by_folded = {column.casefold(): column for column in columns}
     hints = []
     for gene in absent:
-        close = difflib.get_close_matches(gene, columns, n=3, cutoff=0.6)
+        folded = difflib.get_close_matches(gene.casefold(), by_folded, 3, 0.6)
+        close = [by_folded[f] for f in folded]
         if gene in gbm.columns:
             hints.append(f"{gene} (a clinical column, not a gene)")
         elif close:
