@@ -525,3 +525,15 @@ def test_every_figure_has_a_title_and_axis_titles(page_run, stem):
                 if re.fullmatch(kind + r"\d*", key)
             ]
             assert any(titles), (layout["title"]["text"], kind)
+
+
+@pytest.mark.parametrize("page", TUTORIAL_PAGES, ids=lambda p: p.name)
+def test_batched_training_shows_only_inside_a_collapsed_block(built_site, page):
+    """A beginner's path shows plain loops: torch.func (vmap and the rest),
+    which the build uses for speed, appears on a tutorial page only inside a
+    collapsed "Going further" block (<details>)."""
+    site, _ = built_site
+    built = (site / page.stem / "index.html").read_text()
+    outside = re.sub(r"<details.*?</details>", "", built, flags=re.S)
+    for name in ("torch.func", "vmap", "stack_module_state", "functional_call"):
+        assert name not in outside, f"{page.name} shows {name} outside <details>"
