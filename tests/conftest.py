@@ -73,14 +73,11 @@ def page_file(stem: str) -> Path:
 class Job:
     """A subprocess started now and awaited later, its output kept in files.
 
-    A job in the background (awaited by the tests that run last) runs, with
-    every process it starts, at a lower priority (nice 5): a run keeps both
-    cores busy throughout, and at equal priority the four background
-    processes took two thirds of the CPU from the tests in front (the page
-    runs that the site's build and the browser tests wait for ran three times
-    slower). Not lower than that: at nice 19 the background got about 1 % of
-    a core under other load (two busy loops) and the tests waiting for it
-    timed out."""
+    A background job (awaited by the tests that run last) runs, with every
+    process it starts, at nice 5. A run keeps both cores busy, so at equal
+    priority the background slowed the page runs in front threefold (the
+    build and browser tests wait for them); at nice 19 it starved under other
+    load and the tests awaiting it timed out."""
 
     def __init__(self, args, cwd=ROOT, env=None, stdin_text=None, background=False):
         self.dir = Path(tempfile.mkdtemp(prefix="job-"))
