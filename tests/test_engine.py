@@ -6,6 +6,7 @@ Uses the tiny project of conftest.py, whose pages write a line to runs.txt
 each time their code runs: no torch, so a worker starts at once.
 """
 
+import contextlib
 import ctypes
 import html
 import os
@@ -150,15 +151,16 @@ def test_ctrl_c_stops_the_build_and_every_page_at_once(tiny_project, to):
     break_second_page(
         tiny_project, 'open("started", "w").close()\nimport time\ntime.sleep(120)\n'
     )
-    process = subprocess.Popen(
-        [MKDOCS, "build", "--strict", "-d", tiny_project / "site"],
-        cwd=tiny_project,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "TUTORIALS_WORKERS": "2"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # a process group of its own, as in a terminal
-    )
+    with sigint_handled_here():  # so the build starts with Ctrl-C at its default
+        process = subprocess.Popen(
+            [MKDOCS, "build", "--strict", "-d", tiny_project / "site"],
+            cwd=tiny_project,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "TUTORIALS_WORKERS": "2"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # a process group of its own, as in a terminal
+        )
     try:
         deadline = time.monotonic() + 120
         while not (tiny_project / "started").exists() and time.monotonic() < deadline:
@@ -182,6 +184,21 @@ def test_ctrl_c_stops_the_build_and_every_page_at_once(tiny_project, to):
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode != 0
     assert "Traceback" not in output, output
+
+
+@contextlib.contextmanager
+def sigint_handled_here():
+    """SIGINT handled by Python in this process meanwhile. A program started
+    with SIGINT ignored keeps ignoring it (Python too), as a shell's background
+    job does: the build then rightly goes on after Ctrl-C. A test session
+    started in the background (`make test &` in a script) ignores SIGINT, and
+    would hand that on to the build; a handled signal is reset to its default
+    in a new program, as in a terminal's foreground job."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def wait_until_asleep(pid: int, seconds: float = 1.0) -> None:
