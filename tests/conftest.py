@@ -40,6 +40,13 @@ from hooks.tutorials import (
     run_page,
 )
 
+# One BLAS and OpenMP thread in this process and in every process the session
+# starts (numpy and torch are not loaded yet): the models are tiny, and the two
+# cores are already shared by several processes, whose idle library threads
+# spun for work and took CPU time from the others.
+for threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(threads, "1")
+
 MKDOCS = Path(sys.executable).with_name("mkdocs")
 PROPERDOCS = Path(sys.executable).with_name("properdocs")
 DOCS = ROOT / "docs"
@@ -197,8 +204,7 @@ class Session:
         if self.fuzz_job is None:
             runner = Path(__file__).with_name("fuzz_pages.py")
             args = [sys.executable, runner, "run", self.work / "fuzz"]
-            env = {"OMP_NUM_THREADS": "1"}
-            self.fuzz_job = Job(args, env=env, background=True)
+            self.fuzz_job = Job(args, background=True)
         return self.work / "fuzz"
 
 
