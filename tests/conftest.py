@@ -2,9 +2,10 @@
 
 1. in this process, by `page_run(stem)`. The run is saved in the execution
    cache under the key the build computes, so the session's strict builds
-   (`built_site` with MkDocs and `properdocs_site` with ProperDocs, started
-   together once every page has run) reuse it: the site publishes exactly
-   the run the claim tests read;
+   (`built_site` with MkDocs, started once every page has run, and
+   `properdocs_site` with ProperDocs, started once that one is done, so that
+   it also reuses mkdocs-jupyter's rendered notebooks) reuse it: the site
+   publishes exactly the run the claim tests read;
 2. as its generated learner notebook (the page without the exercises'
    solutions) in a fresh Jupyter kernel started in a folder inside the
    repository (`executed_notebook`), in the background as soon as the tests
@@ -158,8 +159,6 @@ class Session:
             for page in TUTORIAL_PAGES:  # every page the builds will publish
                 self._run_and_save(stem_of(page))
             self.site_job = build_site(ROOT, self.work / "site")
-            site = self.work / "site-properdocs"
-            self.properdocs_job = build_site(ROOT, site, tool=PROPERDOCS)
         return self._run_and_save(stem)
 
     def _run_and_save(self, stem: str):
@@ -175,7 +174,11 @@ class Session:
         self.build_wanted = True
         if self.site_job is None:
             self.page_run(TUTORIAL_STEMS[0])
-        return self.work / "site", self.site_job.result()
+        result = self.site_job.result()
+        if self.properdocs_job is None:
+            site = self.work / "site-properdocs"
+            self.properdocs_job = build_site(ROOT, site, tool=PROPERDOCS)
+        return self.work / "site", result
 
     def properdocs_site(self):
         self.built_site()
