@@ -240,15 +240,22 @@ def pytest_configure(config):
 BACKGROUND_FIXTURES = ("executed_notebook", "many_splits", "fuzzed_tables")
 
 
+def awaits_background(item) -> bool:
+    return (
+        any(_wanted([item], fixture) for fixture in BACKGROUND_FIXTURES)
+        or item.get_closest_marker("runs_last") is not None
+    )
+
+
 def pytest_collection_modifyitems(items):
-    """The tests that await a background job (the notebooks, the 200 splits,
-    the fuzzed tables, and those marked runs_last) at the end: their work goes
-    on meanwhile (a stable sort keeps every other test in its place)."""
+    """The tests that build a tiny project first, and those that await a
+    background job (the notebooks, the 200 splits, the fuzzed tables, and
+    those marked runs_last) at the end: their work goes on meanwhile (a stable
+    sort keeps every other test in its place). A tiny build keeps about one
+    core busy: early on, the background jobs use the other; late in the
+    session, with those done, the second core idled through them."""
     items.sort(
-        key=lambda item: (
-            any(_wanted([item], fixture) for fixture in BACKGROUND_FIXTURES)
-            or item.get_closest_marker("runs_last") is not None
-        )
+        key=lambda item: (awaits_background(item), not _wanted([item], "tiny_project"))
     )
 
 
