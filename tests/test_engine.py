@@ -18,7 +18,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import FRONT_MATTER, MKDOCS, build_site, fence, runs_of
+from conftest import (
+    FRONT_MATTER,
+    MKDOCS,
+    build_site,
+    fence,
+    runs_of,
+    with_notebook_pages,
+)
 
 from hooks.engine import Build
 from hooks.render import page_markdown
@@ -254,6 +261,7 @@ def notebook_text(site, page="01_first", learner=False):
 
 
 def test_fill_ins_show_their_values_on_the_page_and_in_both_notebooks(tiny_project):
+    with_notebook_pages(tiny_project)
     with_prose(tiny_project, RESULTS)
     site = tiny_project / "site"
     result = build_site(tiny_project, site).result()
@@ -271,6 +279,7 @@ def test_fill_ins_show_their_values_on_the_page_and_in_both_notebooks(tiny_proje
 def test_a_false_check_stops_a_build_on_the_shipped_data_and_is_marked_on_other_data(
     tiny_project,
 ):
+    with_notebook_pages(tiny_project)
     with_prose(tiny_project, FALSE_CHECK)
     other = tiny_project / "other.csv"
     other.write_text("a\n1\n")

@@ -9,7 +9,14 @@ import sys
 
 import pytest
 import yaml
-from conftest import TUTORIAL_PAGES, TUTORIAL_STEMS, build_site, page_file, runs_of
+from conftest import (
+    TUTORIAL_PAGES,
+    TUTORIAL_STEMS,
+    build_site,
+    page_file,
+    runs_of,
+    with_notebook_pages,
+)
 from mkdocs.utils.yaml import yaml_load
 
 from hooks.tutorials import (
@@ -299,6 +306,7 @@ def test_a_malformed_gene_list_stops_the_build_with_the_tutorials_message(tmp_pa
 
 
 def test_two_builds_on_other_data_at_once_both_succeed_and_say_so(tiny_project):
+    with_notebook_pages(tiny_project)
     tables = {}
     for name, rows in (("small", 1), ("large", 5)):
         tables[name] = tiny_project / f"{name}.csv"
