@@ -7,9 +7,9 @@
    it also reuses mkdocs-jupyter's rendered notebooks) reuse it: the site
    publishes exactly the run the claim tests read;
 2. as its generated learner notebook (the page without the exercises'
-   solutions) in a fresh Jupyter kernel started in a folder inside the
-   repository (`executed_notebook`), in the background as soon as the tests
-   are collected.
+   solutions) in a Jupyter kernel started in a folder inside the repository
+   and cleared before each notebook (`executed_notebook`), in the background
+   as soon as the tests are collected.
 
 Also started in the background as soon as the tests are collected: the
 pages' models on 200 splits (`many_splits`, tests/many_splits.py), and the
@@ -142,7 +142,7 @@ def runs_of(project: Path) -> list[str]:
 
 class Session:
     """What the whole test session shares: the in-process page runs, the
-    strict build that reuses them, the notebooks run in fresh kernels."""
+    strict build that reuses them, the learner notebooks run in a kernel."""
 
     def __init__(self):
         self.work = Path(tempfile.mkdtemp(prefix="omics-tests-"))

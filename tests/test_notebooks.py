@@ -1,6 +1,6 @@
 """Generated notebooks. The full one is the page's code with the published run's
 outputs; the learner one leaves the exercises' solutions out and, run top to
-bottom in a fresh kernel from a folder inside the repository, prints and draws
+bottom in a cleared kernel from a folder inside the repository, prints and draws
 what the published run did (so the solutions change nothing else). Links lead to
 the site; JupyterLab starts offline."""
 
@@ -253,6 +253,31 @@ def test_a_solution_that_changes_a_later_output_is_caught():
         nbformat.v4.new_output("stream", name="stdout", text="2\n")
     ]
     assert mismatches(learner, published) == ["later: printed something else"]
+
+
+def test_the_kernel_forgets_one_notebook_before_the_next(tmp_path):
+    """The learner notebooks share a kernel (tests/run_notebook.py), cleared
+    between them: a name or a course module one notebook left is gone."""
+    from run_notebook import KernelManager, clear, run_cells
+
+    def notebook(code):
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+
+    first = notebook(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n")
+    first.cells[0].source += "import tutorial_code.data_paths\nleft_over = 1\n"
+    second = notebook(
+        "import sys\n"
+        "print('left_over' in dir(), 'tutorial_code.data_paths' in sys.modules)"
+    )
+    kernel = KernelManager(kernel_name="python3")
+    kernel.start_kernel(cwd=str(tmp_path))
+    try:
+        run_cells(kernel, first)
+        clear(kernel, tmp_path)
+        run_cells(kernel, second)
+    finally:
+        kernel.shutdown_kernel(now=True)
+    assert printed(second.cells[0]) == "False False\n"
 
 
 @pytest.mark.parametrize("stem", TUTORIAL_STEMS)
