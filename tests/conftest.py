@@ -235,6 +235,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "runs_last: awaits work started earlier, so runs at the end"
     )
+    config.addinivalue_line(
+        "markers", "runs_first: starts work that goes on in the background"
+    )
 
 
 BACKGROUND_FIXTURES = ("executed_notebook", "many_splits", "fuzzed_tables")
@@ -248,14 +251,19 @@ def awaits_background(item) -> bool:
 
 
 def pytest_collection_modifyitems(items):
-    """The tests that build a tiny project first, and those that await a
-    background job (the notebooks, the 200 splits, the fuzzed tables, and
-    those marked runs_last) at the end: their work goes on meanwhile (a stable
-    sort keeps every other test in its place). A tiny build keeps about one
-    core busy: early on, the background jobs use the other; late in the
-    session, with those done, the second core idled through them."""
+    """First the tests marked runs_first (they start background work), then
+    those that build a tiny project; at the end those that await a background
+    job (the notebooks, the 200 splits, the fuzzed tables, and those marked
+    runs_last): their work goes on meanwhile (a stable sort keeps every other
+    test in its place). A tiny build keeps about one core busy: early on, the
+    background jobs use the other; late in the session, with those done, the
+    second core idled through them."""
     items.sort(
-        key=lambda item: (awaits_background(item), not _wanted([item], "tiny_project"))
+        key=lambda item: (
+            awaits_background(item),
+            item.get_closest_marker("runs_first") is None,
+            not _wanted([item], "tiny_project"),
+        )
     )
 
 

@@ -217,6 +217,7 @@ def realistic(tmp_path_factory):
     return study, folder / "gbm_real.csv", notes
 
 
+@pytest.mark.runs_first  # starts the strict build on this table
 def test_a_realistic_study_builds_one_column_per_named_gene(realistic, realistic_site):
     study, csv_path, notes = realistic
     symbols = pd.read_csv(study / builder.EXPRESSION_FILE, sep="\t", usecols=[0])
