@@ -243,28 +243,30 @@ def pytest_configure(config):
 BACKGROUND_FIXTURES = ("executed_notebook", "many_splits", "fuzzed_tables")
 
 
-def awaits_background(item) -> bool:
-    return (
-        any(_wanted([item], fixture) for fixture in BACKGROUND_FIXTURES)
-        or item.get_closest_marker("runs_last") is not None
-    )
+def place_in_session(item) -> int:
+    """Where a test runs: 0 those marked runs_first (they start background
+    work); 1 those that read the pages' runs but no built site (the first
+    runs every page, then starts the strict builds); 2 those that build a tiny
+    project; 3 the rest, among them the tests of the built site, by then
+    built; 4 those that await a background job (the notebooks, the 200
+    splits, the fuzzed tables, and those marked runs_last), whose work goes on
+    meanwhile. A tiny build keeps about one core busy, and the strict builds
+    or the background jobs use the other: late in the session, with the
+    background done, the second core idled through the tiny builds."""
+    if any(_wanted([item], f) for f in BACKGROUND_FIXTURES) or item.get_closest_marker(
+        "runs_last"
+    ):
+        return 4
+    if item.get_closest_marker("runs_first"):
+        return 0
+    reads_site = _wanted([item], "built_site") or _wanted([item], "properdocs_site")
+    if _wanted([item], "page_run") and not reads_site:
+        return 1
+    return 2 if _wanted([item], "tiny_project") else 3
 
 
 def pytest_collection_modifyitems(items):
-    """First the tests marked runs_first (they start background work), then
-    those that build a tiny project; at the end those that await a background
-    job (the notebooks, the 200 splits, the fuzzed tables, and those marked
-    runs_last): their work goes on meanwhile (a stable sort keeps every other
-    test in its place). A tiny build keeps about one core busy: early on, the
-    background jobs use the other; late in the session, with those done, the
-    second core idled through them."""
-    items.sort(
-        key=lambda item: (
-            awaits_background(item),
-            item.get_closest_marker("runs_first") is None,
-            not _wanted([item], "tiny_project"),
-        )
-    )
+    items.sort(key=place_in_session)  # stable: the files' order within a place
 
 
 def pytest_sessionfinish(session):
