@@ -250,12 +250,11 @@ def place_in_session(item) -> int:
     project; 3 the rest, among them the tests of the built site, by then
     built; 4 those that await a background job (the notebooks, the 200
     splits, the fuzzed tables, and those marked runs_last), whose work goes on
-    meanwhile. A tiny build keeps about one core busy, and the strict builds
-    or the background jobs use the other: late in the session, with the
-    background done, the second core idled through the tiny builds."""
-    if any(_wanted([item], f) for f in BACKGROUND_FIXTURES) or item.get_closest_marker(
-        "runs_last"
-    ):
+    meanwhile. A tiny build keeps one core busy while the strict builds or the
+    background jobs use the other; run late, with the background done, the
+    second core idled through them."""
+    awaits = any(_wanted([item], f) for f in BACKGROUND_FIXTURES)
+    if awaits or item.get_closest_marker("runs_last"):
         return 4
     if item.get_closest_marker("runs_first"):
         return 0

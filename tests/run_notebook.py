@@ -34,7 +34,8 @@ from mkdocs.utils.yaml import yaml_load  # noqa: E402
 from hooks.render import notebooks  # noqa: E402
 from hooks.tutorials import read_page, unexecuted  # noqa: E402
 
-# The modules first (with names that reset then forgets), then every name.
+# Forget the course's modules, go back to the notebooks' folder, then forget
+# every name (this cell's own helpers too).
 CLEAR = """\
 import os as _os, sys as _sys
 for _name in [n for n in _sys.modules if n.split(".")[0] == "tutorial_code"]:
