@@ -16,7 +16,10 @@ as soon as the tests are collected).
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -30,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from gbm_tables import FUZZ_TABLES, FuzzTable  # noqa: E402
 
+from hooks.engine import preloaded  # noqa: E402
 from hooks.tutorials import (  # noqa: E402
     TutorialError,
     forget_tutorial_modules,
@@ -93,6 +97,17 @@ def run_one(table: FuzzTable, path: Path, page: Path) -> dict:
     return result
 
 
+def import_what_pages_use() -> None:
+    """Import the libraries the tutorials use, as the build's worker server
+    does (hooks/engine.py: preloaded), so that the processes forked from
+    this one start with them: torch, scikit-learn and plotly cost each
+    process about 4 CPU-seconds to import."""
+    for name in preloaded(ROOT):
+        if name not in ("hooks.worker_server", "__main__"):  # the build's own
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+
+
 def run_tables(tables: list[FuzzTable], folder: Path, workers: int = 2) -> list:
     """Every page on every table, by `workers` processes that each take the
     next (table, page) run as they finish one: the largest tables' last pages
@@ -101,7 +116,9 @@ def run_tables(tables: list[FuzzTable], folder: Path, workers: int = 2) -> list:
     paths = {table.name: table.write(folder) for table in tables}
     runs = [(table, page) for table in tables for page in PAGES]
     runs.sort(key=lambda run: (run[0].samples, run[1].name), reverse=True)
-    with ProcessPoolExecutor(workers) as pool:
+    import_what_pages_use()
+    fork = multiprocessing.get_context("fork")  # the workers inherit the imports
+    with ProcessPoolExecutor(workers, mp_context=fork) as pool:
         outcomes = {
             (table.name, page.name): pool.submit(
                 run_one, table, paths[table.name], page
