@@ -169,6 +169,22 @@ def project_table(
     return table
 
 
+def csv_lines(table: pd.DataFrame, n_genes: int) -> list[str]:
+    """The lines pandas' to_csv writes for a table whose first n_genes
+    columns are numbers, four times faster on a wide table (pandas formats
+    it column by column: 3.7 s for 60,000 genes): Python's repr of a float
+    is what pandas writes, and a blank for a missing value."""
+    clinical = table.iloc[:, n_genes:].to_csv(index=False, lineterminator="\n")
+    numbers = (
+        [",".join(map(str, table.columns[:n_genes]))]
+        + [
+            ",".join("" if v != v else repr(v) for v in row)  # v != v: NaN
+            for row in table.iloc[:, :n_genes].to_numpy().tolist()
+        ]
+    )
+    return [f"{a},{b}" for a, b in zip(numbers, clinical.splitlines(), strict=True)]
+
+
 def write_project_table(
     path: Path,
     n_samples: int,
@@ -181,7 +197,7 @@ def write_project_table(
     must skip: half cut short (their last field lost), half with an unquoted
     comma inside a value (a field too many). ``options`` go to project_table."""
     table = project_table(n_samples + malformed, genes, seed, **options)
-    lines = table.to_csv(index=False, lineterminator="\n").splitlines()
+    lines = csv_lines(table, len(genes))
     bad = np.random.default_rng(seed).choice(
         np.arange(1, len(lines)), size=malformed, replace=False
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 from fuzz_pages import PAGES, report
-from gbm_tables import DEFAULT_GENES, FUZZ_TABLES
+from gbm_tables import DEFAULT_GENES, FUZZ_TABLES, csv_lines, project_table
 
 from tutorial_code.gbm_data import (
     cleaning_report,
@@ -93,3 +93,13 @@ def test_written_table_loads_as_specified(tmp_path, monkeypatch, table):
     assert list(X.columns) == list(table.genes or DEFAULT_GENES)
     assert abs(y.mean() - table.smoker_share) < 0.02
     assert list(gbm.columns[: len(table.columns)]) == list(table.columns)
+
+
+def test_tables_are_written_as_pandas_writes_them():
+    """gbm_tables writes the numbers itself (pandas is slow on wide tables):
+    the same lines as pandas' to_csv, blanks and quoted values included."""
+    table = project_table(40, DEFAULT_GENES, smoker_share=0.5, missing_labels=2)
+    table.iloc[3, 1] = float("nan")
+    pandas_lines = table.to_csv(index=False, lineterminator="\n").splitlines()
+    assert csv_lines(table, len(DEFAULT_GENES)) == pandas_lines
+    assert any('"' in line for line in pandas_lines)  # a quoted smoking history
