@@ -14,9 +14,9 @@
 Also started in the background as soon as the tests are collected: the
 pages' models on 200 splits (`many_splits`, tests/many_splits.py), and the
 pages on generated tables (`fuzzed_tables`, tests/fuzz_pages.py, two
-processes). Background jobs run at a lower priority (see `Job`), and the
-tests that await them run last, as do those marked `runs_last`, which await
-work they started early.
+processes, and a strict build of the whole site on the table with few
+smokers). Background jobs run at a lower priority (see `Job`), and the tests
+that await them run last.
 
 Tests that need a failing build or other data build a tiny project instead.
 """
@@ -152,6 +152,7 @@ class Session:
         self.properdocs_job: Job | None = None
         self.notebooks_job: Job | None = None
         self.fuzz_job: Job | None = None
+        self.fuzz_builds = {}  # table name -> (table, its file, site dir, Job)
         self.many_splits_job: Job | None = None
 
     def page_run(self, stem: str):
@@ -203,11 +204,20 @@ class Session:
         return self.work / "many_splits.pickle"
 
     def start_fuzz(self):
-        """tests/fuzz_pages.py on the generated tables (two processes)."""
+        """tests/fuzz_pages.py on the generated tables (two processes), and a
+        strict build of the whole site on each table marked `built`."""
+        from gbm_tables import FUZZ_TABLES  # numpy: after the thread settings
+
         if self.fuzz_job is None:
             runner = Path(__file__).with_name("fuzz_pages.py")
-            args = [sys.executable, runner, "run", self.work / "fuzz"]
+            by_page = [t.name for t in FUZZ_TABLES if not t.built]
+            args = [sys.executable, runner, "run", self.work / "fuzz", *by_page]
             self.fuzz_job = Job(args, background=True)
+            for table in (t for t in FUZZ_TABLES if t.built):
+                path = table.write(self.work)
+                site = self.work / f"site-{table.name}"
+                job = build_site(ROOT, site, table.env(path), background=True)
+                self.fuzz_builds[table.name] = (table, path, site, job)
         return self.work / "fuzz"
 
 
@@ -231,37 +241,26 @@ def pytest_collection_finish(session):
         _session.start_fuzz()
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "runs_last: awaits work started earlier, so runs at the end"
-    )
-    config.addinivalue_line(
-        "markers", "runs_first: starts work that goes on in the background"
-    )
-
-
 BACKGROUND_FIXTURES = ("executed_notebook", "many_splits", "fuzzed_tables")
 
 
 def place_in_session(item) -> int:
-    """Where a test runs: 0 those marked runs_first (they start background
-    work); 1 those that read the pages' runs but no built site (the first
-    runs every page, then starts the strict builds); 2 those that build a tiny
-    project; 3 the rest, among them the tests of the built site, by then
-    built; 4 those that await a background job (the notebooks, the 200
-    splits, the fuzzed tables, and those marked runs_last), whose work goes on
-    meanwhile. A tiny build keeps one core busy while the strict builds or the
-    background jobs use the other; run late, with the background done, the
-    second core idled through them."""
-    awaits = any(_wanted([item], f) for f in BACKGROUND_FIXTURES)
-    if awaits or item.get_closest_marker("runs_last"):
+    """Where a test runs: 0 those that read the pages' runs but no built site
+    (the first runs every page, then starts the strict builds); 1 those that
+    build a tiny project; 2 the rest but the tests of the built site; 3 those,
+    the site by then built; 4 those that await a background job (the
+    notebooks, the 200 splits, the fuzzed tables and the builds on them),
+    whose work goes on meanwhile. Until the background is done, a test in
+    front keeps one core busy while it uses the other: the browser tests,
+    which keep both busy on their own, come after the others."""
+    if any(_wanted([item], f) for f in BACKGROUND_FIXTURES):
         return 4
-    if item.get_closest_marker("runs_first"):
-        return 0
     reads_site = _wanted([item], "built_site") or _wanted([item], "properdocs_site")
-    if _wanted([item], "page_run") and not reads_site:
-        return 1
-    return 2 if _wanted([item], "tiny_project") else 3
+    if reads_site:
+        return 3
+    if _wanted([item], "page_run"):
+        return 0
+    return 1 if _wanted([item], "tiny_project") else 2
 
 
 def pytest_collection_modifyitems(items):
@@ -327,11 +326,18 @@ def many_splits():
 @pytest.fixture(scope="session")
 def fuzzed_tables():
     """({table name: every page's outcome on it}, the CompletedProcess of
-    tests/fuzz_pages.py, for the runner's own failures)."""
+    tests/fuzz_pages.py, for the runner's own failures, {table name: (site
+    dir, CompletedProcess)} of the strict builds on the tables marked built)."""
+    from fuzz_pages import build_outcomes
+
     out = _session.start_fuzz()
     process = _session.fuzz_job.result()
     results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
-    return results, process
+    sites = {}
+    for name, (table, path, site, job) in _session.fuzz_builds.items():
+        sites[name] = site, job.result()
+        results[name] = build_outcomes(table, path, sites[name][1])
+    return results, process, sites
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,7 +11,9 @@ whose checks (``<!-- check: ... -->``) failed or whose fill-ins
 (``{{ ... }}``) raised on that table: those the site marks "not so on this
 build's data" when built on it. The test ``tests/test_fuzzed_tables.py``
 reads the JSON files (``tests/conftest.py`` starts ``run`` in the background
-as soon as the tests are collected).
+as soon as the tests are collected). On the tables marked ``built`` the test
+session builds the whole site instead, strictly; ``build_outcomes`` reads the
+same outcomes from the runs that build saved.
 """
 
 from __future__ import annotations
@@ -27,17 +29,25 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gbm_tables import FUZZ_TABLES, FuzzTable  # noqa: E402
 
-from hooks.engine import preloaded  # noqa: E402
+from hooks.engine import (  # noqa: E402
+    CACHE_DIR,
+    cache_key,
+    load,
+    preloaded,
+    read_inputs,
+)
 from hooks.tutorials import (  # noqa: E402
     TutorialError,
     forget_tutorial_modules,
     is_tutorial,
+    read_page,
     run_page,
 )
 
@@ -108,6 +118,25 @@ def import_what_pages_use() -> None:
                 importlib.import_module(name)
 
 
+def build_outcomes(table: FuzzTable, path: Path, build) -> dict:
+    """Every page's outcome on a table the whole site was built on (`build`:
+    the CompletedProcess of that strict build), as run_one gives it: the run
+    the build saved in the execution cache, or the build's error."""
+    with mock.patch.dict(os.environ, table.env(path)):
+        inputs = read_inputs(ROOT)
+    outcomes = {}
+    for page in PAGES:
+        source = read_page(page)
+        run = load(source, cache_key(source, inputs, ROOT), ROOT / CACHE_DIR)
+        if build.returncode != 0 or run is None:
+            error = build.stderr[-3000:] or "the build saved no run of this page"
+            outcomes[page.name] = {"error": error, "marked": None}
+        else:
+            outcomes[page.name] = {"error": None, "marked": marked(run)}
+        outcomes[page.name]["cpu_seconds"] = None  # in the build's processes
+    return {"table": table.name, "describe": describe(table), "pages": outcomes}
+
+
 def run_tables(tables: list[FuzzTable], folder: Path, workers: int = 2) -> list:
     """Every page on every table, by `workers` processes that each take the
     next (table, page) run as they finish one: the largest tables' last pages
@@ -152,7 +181,9 @@ def report(results: list[dict]) -> str:
     for result in results:
         lines.append(f"== {result['table']}: {result['describe']}")
         for page, outcome in result["pages"].items():
-            head = f"  {page} ({outcome['cpu_seconds']:.1f} s CPU): "
+            cpu = outcome["cpu_seconds"]
+            cost = "in the strict build" if cpu is None else f"{cpu:.1f} s CPU"
+            head = f"  {page} ({cost}): "
             if outcome["error"]:
                 first = outcome["error"].strip().splitlines()
                 lines.append(head + "CRASH " + " | ".join(first[:2]))

@@ -1,6 +1,5 @@
 """Tests of the cBioPortal builder on small fixture files in the study's format."""
 
-import re
 import shutil
 import warnings
 from pathlib import Path
@@ -8,10 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import build_site
 from gbm_tables import write_cbioportal_study
 
-from hooks.tutorials import ROOT
 from tutorial_code import build_gbm_from_cbioportal as builder
 from tutorial_code.gbm_data import (
     FEATURES,
@@ -217,8 +214,7 @@ def realistic(tmp_path_factory):
     return study, folder / "gbm_real.csv", notes
 
 
-@pytest.mark.runs_first  # starts the strict build on this table
-def test_a_realistic_study_builds_one_column_per_named_gene(realistic, realistic_site):
+def test_a_realistic_study_builds_one_column_per_named_gene(realistic):
     study, csv_path, notes = realistic
     symbols = pd.read_csv(study / builder.EXPRESSION_FILE, sep="\t", usecols=[0])
     named = symbols["Hugo_Symbol"].dropna()
@@ -246,29 +242,3 @@ def test_genes_of_a_realistic_table_are_selected_without_warnings(realistic):
     assert split.feature_names == CHOSEN_GENES
     assert report.missing_smoking_history == 3  # '[Not Available]' in the study
     assert set(candidates.index) <= set(expression_columns(gbm))
-
-
-@pytest.fixture(scope="session")
-def realistic_site(realistic, tmp_path_factory):
-    """A strict build of the whole site on the realistic table (every tutorial
-    runs on it), started by the first test of this file and awaited by a test
-    that runs last, so that it goes on beside the rest of the session."""
-    _, csv_path, _ = realistic
-    env = {"GBM_DATA": str(csv_path), "GBM_GENES": ",".join(CHOSEN_GENES)}
-    site = tmp_path_factory.mktemp("realistic-site") / "site"
-    return site, build_site(ROOT, site, env=env, background=True)
-
-
-@pytest.mark.runs_last
-def test_the_whole_site_builds_strictly_from_a_realistic_table(realistic_site):
-    site, build = realistic_site
-    result = build.result()
-    assert result.returncode == 0, result.stderr[-4000:]
-    page = (site / "01_gbm_data" / "index.html").read_text()
-    assert "3 feature genes: EGFR, PTEN, TP53" in page
-    # The generator's numbers say nothing about a real table: none are printed.
-    regression = (site / "03_linear_regression" / "index.html").read_text()
-    printed = "".join(
-        re.findall(r'<div class="admonition output">(.*?)</code>', regression, re.S)
-    )
-    assert "R² ceiling: unknown" in printed and "from the generator" not in printed

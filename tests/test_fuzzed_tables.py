@@ -4,14 +4,19 @@ The pages run in the background (tests/fuzz_pages.py, started by conftest as
 soon as the tests are collected) on the tables of ``gbm_tables.FUZZ_TABLES``:
 10 to 60 % smokers, 30 to 2,000 samples, 2 to 8 feature genes, tables without
 the default genes, malformed lines and missing labels. No page may crash on
-any of them. The sentences whose checks fail on a table (marked for the reader
-on such a build) are listed by ``python tests/fuzz_pages.py report``, and by
+any of them. On the table with few smokers the whole site is built instead,
+strictly, as an instructor would build it. The sentences whose checks fail
+on a table (marked for the reader on such a build) are listed by
+``python tests/fuzz_pages.py report``, and by
 ``test_report_names_every_table_and_page`` (shown with ``pytest -rP``).
 
 Run alone: ``.venv/bin/python -m pytest tests/test_fuzzed_tables.py``.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 from fuzz_pages import PAGES, report
@@ -43,14 +48,40 @@ def cases() -> list:
 
 @pytest.mark.parametrize(("table", "page"), cases())
 def test_page_runs_on_generated_table(fuzzed_tables, table, page):
-    results, process = fuzzed_tables
+    results, process, _ = fuzzed_tables
     assert table in results, process.stderr
     outcome = results[table]["pages"][page]
     assert outcome["error"] is None, f"{page} on {table}: {outcome['error']}"
 
 
+BUILT = [t for t in FUZZ_TABLES if t.built]
+
+
+@pytest.mark.parametrize("table", BUILT, ids=lambda t: t.name)
+def test_the_whole_site_builds_strictly_on_the_table(fuzzed_tables, table):
+    """As an instructor builds it on a table of their own: strictly, with
+    their genes, the generator's numbers unsaid, and every sentence whose
+    check fails on this table marked where it stands."""
+    results, _, sites = fuzzed_tables
+    site, build = sites[table.name]
+    assert build.returncode == 0, build.stderr[-4000:]
+    assert "WARNING" not in build.stderr, build.stderr
+    page = (site / "01_gbm_data" / "index.html").read_text()
+    assert f"{len(table.genes)} feature genes: {', '.join(table.genes)}" in page
+    regression = (site / "03_linear_regression" / "index.html").read_text()
+    printed = "".join(
+        re.findall(r'<div class="admonition output">(.*?)</code>', regression, re.S)
+    )
+    assert "R² ceiling: unknown" in printed and "from the generator" not in printed
+    for name, outcome in results[table.name]["pages"].items():
+        built = (site / Path(name).stem / "index.html").read_text()
+        marks = built.count('<span class="result-not-so"')  # one per result
+        assert marks == len(outcome["marked"]), name
+    assert any(outcome["marked"] for outcome in results[table.name]["pages"].values())
+
+
 def test_report_names_every_table_and_page(fuzzed_tables):
-    results, _ = fuzzed_tables
+    results, _, _ = fuzzed_tables
     text = report([results[t.name] for t in FUZZ_TABLES if t.name in results])
     print(text)
     for table in FUZZ_TABLES:
