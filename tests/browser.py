@@ -1,8 +1,16 @@
 """A built site served on loopback and a headless Chromium to look at it.
 
-Used by the browser tests and by `make screenshots`:
-
+    python tests/browser.py look SITE_DIR OUT.json      # what the tests read
     python tests/browser.py screenshots [SITE_DIR] [OUT_DIR]
+
+`look` opens every page of the site once, in one tab, and records what a
+reader would see on it: in the light palette at desktop width, then in the
+dark palette, at a phone's width, and with its collapsible blocks opened; and
+the console errors, failed requests and every request the page made. Then it
+copies a code block with its button and follows a footer link. It writes the
+lot as JSON for tests/test_browser.py, which asserts on it; tests/conftest.py
+starts it in the background once the strict build is done (fixture `seen`),
+so that the browser's work overlaps the other tests.
 """
 
 from __future__ import annotations
@@ -10,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
 import re
 import socket
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,6 +40,7 @@ CHROMIUM_ARGS = [
 ROOT = Path(__file__).resolve().parent.parent
 PALETTE_NAMES = {"default": "light", "slate": "dark"}
 PLOTLY_JS = "assets/vendor/plotly.min.js"  # hooks/site_hooks.py: vendor_assets
+DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -122,6 +133,266 @@ def set_palette(page, scheme: str) -> None:
         )
 
 
+# ------------------------------------------------------------ what a reader sees
+
+MATH_STATE = """() => {
+  // The prose of notebook Markdown cells, where TeX sits between $ signs.
+  const prose = [...document.querySelectorAll('.jp-RenderedMarkdown')].map(cell => {
+    const copy = cell.cloneNode(true);
+    copy.querySelectorAll('code, pre, mjx-container').forEach(el => el.remove());
+    return copy.textContent;
+  }).join(' ');
+  return {
+    spans: document.querySelectorAll('.arithmatex').length,
+    rendered: document.querySelectorAll('.arithmatex mjx-container').length,
+    typeset: document.querySelectorAll('mjx-container').length,
+    errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
+    zeroWidth: [...document.querySelectorAll('mjx-container')]
+        .filter(e => e.getBoundingClientRect().width === 0
+                     && e.closest('details:not([open])') === null).length,
+    rawTeX: ['$$', '\\\\(', '\\\\['].filter(
+        raw => document.querySelector('.md-content').innerText.includes(raw)),
+    dollarsInProse: (prose.match(/\\$/g) || []).length,
+  };
+}"""
+
+FIGURE_STATE = """() => [...document.querySelectorAll('.tutorial-figure')].map(fig => {
+  const el = fig.querySelector('.plotly-figure');
+  const spec = JSON.parse(fig.querySelector('.plotly-data').textContent);
+  const box = el.getBoundingClientRect();
+  const title = t => (t && (t.text || t)) || '';
+  // Axis titles the figure asks for ({x: ..., x2: ...}) and those shown.
+  const axisTitles = {};
+  for (const [key, axis] of Object.entries(spec.layout)) {
+    const name = key.match(/^([xy])axis(\\d*)$/);
+    if (name && title(axis.title)) axisTitles[name[1] + name[2]] = title(axis.title);
+  }
+  const shownAxisTitles = {};
+  el.querySelectorAll('.infolayer text').forEach(t => {
+    const name = (t.getAttribute('class') || '').match(/^([xy]\\d*)title$/);
+    if (name) shownAxisTitles[name[1]] = t.textContent;
+  });
+  return {
+    specTraces: spec.data.length,
+    drawnTraces: (el.data || []).length,
+    hasSvg: !!el.querySelector('svg.main-svg'),
+    title: title(spec.layout.title),
+    shownTitle: (el.querySelector('.gtitle') || {}).textContent || '',
+    axisTitles, shownAxisTitles,
+    // Trace groups that hold a mark: a line, marker, bar, box or heatmap image.
+    marks: [...el.querySelectorAll('.cartesianlayer .mlayer > g')].filter(
+      g => g.querySelector('path[d]:not([d=""]), image')).length,
+    width: box.width, height: box.height,
+    hidden: !!el.closest('details:not([open])'),  // no size until its block opens
+    content: document.querySelector('.md-content__inner').getBoundingClientRect().width,
+    fontColor: (el.layout.font || {}).color,
+  };
+})"""
+
+# The trace types of each figure that the served plotly.js has no module for:
+# plotly.js draws such a trace as nothing, without an error of its own.
+MISSING_TRACE_TYPES = """() => {
+  if (!window.Plotly) return [];
+  const known = new Set(Object.keys(Plotly.PlotSchema.get().traces));
+  return [...document.querySelectorAll('.tutorial-figure .plotly-data')].map(data => {
+    const spec = JSON.parse(data.textContent);
+    const title = spec.layout.title;
+    return {
+      title: (title && (title.text || title)) || '',
+      missing: [...new Set(spec.data.map(t => t.type || 'scatter'))]
+        .filter(type => !known.has(type)),
+    };
+  }).filter(figure => figure.missing.length);
+}"""
+
+# Shown display formulas and figures that overflow their own box, and figures
+# wider than the column (display formulas bleed into its margins on phones,
+# as Material lays them out).
+TOO_WIDE = """() => {
+  const column = document.querySelector('.md-content__inner').clientWidth;
+  const shown = 'div.arithmatex, .tutorial-figure .plotly-figure';
+  return [...document.querySelectorAll(shown)]
+    .filter(el => !el.closest('details:not([open])'))
+    .filter(el => el.scrollWidth > el.clientWidth + 1
+                  || (el.classList.contains('plotly-figure')
+                      && el.getBoundingClientRect().width > column + 1))
+    .map(el => el.textContent.slice(0, 60));
+}"""
+
+IMAGES = """() => [...document.querySelectorAll('.md-content img')].map(img => ({
+  src: img.src, width: img.naturalWidth, alt: img.alt,
+  caption: (img.closest('figure')?.querySelector('figcaption')
+            ?.textContent || '').trim(),
+}))"""
+COUNT = "selector => document.querySelectorAll(selector).length"
+COPYABLE = ".md-content pre:has(button[data-md-type='copy'])"
+OPEN_EVERY_BLOCK = "document.querySelectorAll('details').forEach(d => d.open = true)"
+BODY_COLOR = (
+    "getComputedStyle(document.body).getPropertyValue('--md-default-fg-color').trim()"
+)
+
+
+def drawn_state(page) -> dict:
+    return {"figures": page.evaluate(FIGURE_STATE), "math": page.evaluate(MATH_STATE)}
+
+
+def too_wide(page) -> list[str]:
+    """What still overflows once figures have re-laid themselves out for the
+    viewport (after debounced resize handlers)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(f"() => ({TOO_WIDE})().length === 0", timeout=5000)
+    return page.evaluate(TOO_WIDE)
+
+
+class Recorder:
+    """The console errors, failed requests and requests of the page being
+    looked at; `start(seen)` points them at that page's record."""
+
+    def __init__(self, page):
+        self.seen = {}
+        page.on("console", lambda m: self.add("errors", m.text, m.type == "error"))
+        page.on("pageerror", lambda e: self.add("errors", str(e)))
+        page.on("requestfailed", lambda r: self.add("failed", r.url))
+        page.on("request", lambda r: self.add("requests", r.url))
+        page.on("response", lambda r: self.add("failed", r.url, r.status >= 400))
+
+    def add(self, kind: str, text: str, keep: bool = True) -> None:
+        if keep:
+            self.seen.setdefault(kind, []).append(text)
+
+    def start(self, seen: dict) -> dict:
+        seen.update(errors=[], failed=[], requests=[])
+        self.seen = seen
+        return seen
+
+
+def look_at_page(page, url: str, seen: dict) -> None:
+    """One page as a reader meets it: light at desktop width, then dark, then
+    on a phone, then with every block open. Fills `seen`."""
+    page.goto(url)
+    wait_until_drawn(page)
+    seen["light"] = drawn_state(page)
+    seen["missing_trace_types"] = page.evaluate(MISSING_TRACE_TYPES)
+    seen["formulas"] = page.evaluate(COUNT, "mjx-container")
+    seen["tutorial_figures"] = page.evaluate(COUNT, ".tutorial-figure")
+    seen["plotly_version"] = page.evaluate("window.Plotly ? Plotly.version : null")
+    seen["images"] = page.evaluate(IMAGES)
+    seen["copyable"] = page.evaluate(COUNT, COPYABLE)
+    figures = seen["light"]["figures"]
+    if figures or seen["formulas"]:
+        set_palette(page, "slate")
+        page.wait_for_function(  # figures.js redraws on the palette switch
+            "color => [...document.querySelectorAll('.plotly-figure')]"
+            ".every(el => el.layout.font.color !== color)",
+            arg=figures[0]["fontColor"] if figures else None,
+        )
+        seen["dark"] = {**drawn_state(page), "body_color": page.evaluate(BODY_COLOR)}
+    page.set_viewport_size(PHONE)
+    seen["phone"] = {"too_wide": too_wide(page), **drawn_state(page)}
+    closed = page.query_selector_all("details:not([open])")
+    if closed:
+        # A real click on the first block; the rest are opened by script,
+        # which is what the click does and costs far less per block.
+        closed[0].query_selector("summary").click()
+        first_opened = closed[0].evaluate("d => d.open")
+        page.evaluate(OPEN_EVERY_BLOCK)
+        seen["opened"] = {
+            "blocks": len(closed),
+            "first_opened_by_click": first_opened,
+            "too_wide": too_wide(page),
+            **drawn_state(page),
+        }
+
+
+def copy_a_code_block(page, url: str) -> dict:
+    """Click the copy button of the first code block; what it put on the
+    clipboard, and the block's code."""
+    page.goto(url)
+    block = page.locator(COPYABLE).first
+    expected = block.locator("code").inner_text()
+    block.hover()
+    block.locator("button[data-md-type='copy']").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    return {"url": url, "code": expected, "copied": copied}
+
+
+def follow_next_link(page, base: str, start: str) -> dict:
+    """From a page, the footer's "Next" link, then the browser's Back."""
+    page.goto(base + start)
+    wait_until_drawn(page)
+    features = page.evaluate(
+        "JSON.parse(document.querySelector('#__config').textContent).features"
+    )
+    page.locator("a.md-footer__link--next").click()
+    wait_until_drawn(page)
+    after_next = {"url": page.url, **drawn_state(page)}
+    page.go_back()
+    wait_until_drawn(page)
+    back = {"url": page.url, **drawn_state(page)}
+    return {"start": start, "features": features, "next": after_next, "back": back}
+
+
+def look(site_dir: Path) -> dict:
+    """Every page of the site as a reader sees it: {"pages": {url: what was
+    seen}, "copy": ..., "navigation": ...}. A page whose look raised has
+    its traceback as "failure"; the look goes on with the next page."""
+    found = {"pages": {}}
+    with serve(site_dir) as base, chromium() as browser:
+        found["base"] = base
+        context = browser.new_context(viewport=DESKTOP)
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page = context.new_page()
+        recorder = Recorder(page)
+        for url in site_pages(site_dir):
+            seen = recorder.start(found["pages"].setdefault(url, {}))
+            try:
+                look_at_page(page, base + url, seen)
+            except Exception:  # noqa: BLE001 (reported by the tests, page by page)
+                seen["failure"] = traceback.format_exc()
+            # The next page opens light and at desktop width, as a new reader's.
+            page.evaluate("localStorage.clear()")
+            page.set_viewport_size(DESKTOP)
+        found["copy"] = look_after(
+            recorder,
+            lambda seen: copy_a_code_block(
+                page, base + first_with(found, lambda s: s.get("copyable"))
+            ),
+        )
+        start = first_pair_with_figures(found)
+        found["navigation"] = look_after(
+            recorder, lambda seen: follow_next_link(page, base, start)
+        )
+        context.close()
+    return found
+
+
+def look_after(recorder: Recorder, action) -> dict:
+    seen = recorder.start({})
+    try:
+        seen.update(action(seen))
+    except Exception:  # noqa: BLE001
+        seen["failure"] = traceback.format_exc()
+    return seen
+
+
+def tutorial_page_urls(found: dict) -> list[str]:
+    return [u for u in found["pages"] if re.match(r"\d\d_", u)]
+
+
+def first_with(found: dict, wanted) -> str:
+    return next(u for u in tutorial_page_urls(found) if wanted(found["pages"][u]))
+
+
+def first_pair_with_figures(found: dict) -> str:
+    """The first tutorial page that has figures and whose next page has too."""
+    urls = tutorial_page_urls(found)
+    figures = {u: found["pages"][u].get("tutorial_figures") for u in urls}
+    pairs = zip(urls, urls[1:], strict=False)
+    return next(a for a, b in pairs if figures[a] and figures[b])
+
+
 def take_screenshots(site_dir: Path, out_dir: Path, width: int = 1280) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     shots = []
@@ -145,6 +416,9 @@ def take_screenshots(site_dir: Path, out_dir: Path, width: int = 1280) -> list[P
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "look":
+        Path(sys.argv[3]).write_text(json.dumps(look(Path(sys.argv[2]))))
+        sys.exit()
     if len(sys.argv) < 2 or sys.argv[1] != "screenshots":
         sys.exit(__doc__)
     site = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "site"

@@ -15,8 +15,9 @@ Also started in the background as soon as the tests are collected: the
 pages' models on 200 splits (`many_splits`, tests/many_splits.py), and the
 pages on generated tables (`fuzzed_tables`, tests/fuzz_pages.py, two
 processes, and a strict build of the whole site on the table with few
-smokers). Background jobs run at a lower priority (see `Job`), and the tests
-that await them run last.
+smokers); and as soon as the strict build is done, Chromium looking at every
+page of the site (`seen`, tests/browser.py). Background jobs run at a lower
+priority (see `Job`), and the tests that await them run last.
 
 Tests that need a failing build or other data build a tiny project instead.
 """
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -154,12 +156,18 @@ class Session:
         self.fuzz_job: Job | None = None
         self.fuzz_builds = {}  # table name -> (table, its file, site dir, Job)
         self.many_splits_job: Job | None = None
+        self.browser_wanted = self.properdocs_wanted = False
+        self.browser_job: Job | None = None
+        self.lock = threading.Lock()  # for after_build, in a thread of its own
+        self.closing = False
 
     def page_run(self, stem: str):
         if self.build_wanted and self.site_job is None:
             for page in TUTORIAL_PAGES:  # every page the builds will publish
                 self._run_and_save(stem_of(page))
             self.site_job = build_site(ROOT, self.work / "site")
+            wanted = (self.browser_wanted, self.properdocs_wanted)
+            threading.Thread(target=self.after_build, args=wanted, daemon=True).start()
         return self._run_and_save(stem)
 
     def _run_and_save(self, stem: str):
@@ -175,14 +183,37 @@ class Session:
         self.build_wanted = True
         if self.site_job is None:
             self.page_run(TUTORIAL_STEMS[0])
-        result = self.site_job.result()
-        if self.properdocs_job is None:
-            site = self.work / "site-properdocs"
-            self.properdocs_job = build_site(ROOT, site, tool=PROPERDOCS)
-        return self.work / "site", result
+        return self.work / "site", self.site_job.result()
+
+    def after_build(self, browser: bool, properdocs: bool):
+        """Once the strict build has ended, start in the background what reads
+        its site: tests/browser.py looking at it, and ProperDocs' build (which
+        reuses the notebook pages mkdocs-jupyter rendered for it)."""
+        self.site_job.proc.wait()
+        with self.lock:
+            if self.closing:
+                return
+            if browser and self.browser_job is None:
+                runner = Path(__file__).with_name("browser.py")
+                args = [sys.executable, runner, "look", self.work / "site"]
+                args.append(self.work / "seen.json")
+                self.browser_job = Job(args, background=True)
+            if properdocs and self.properdocs_job is None:
+                site = self.work / "site-properdocs"
+                job = build_site(ROOT, site, tool=PROPERDOCS, background=True)
+                self.properdocs_job = job
+
+    def seen(self):
+        site, build = self.built_site()
+        assert build.returncode == 0, build.stderr
+        self.after_build(browser=True, properdocs=False)
+        result = self.browser_job.result()
+        assert result.returncode == 0, result.stderr[-4000:]
+        return json.loads((self.work / "seen.json").read_text())
 
     def properdocs_site(self):
         self.built_site()
+        self.after_build(browser=False, properdocs=True)
         return self.work / "site-properdocs", self.properdocs_job.result()
 
     def start_notebooks(self):
@@ -230,8 +261,10 @@ def _wanted(items, fixture: str) -> bool:
 
 def pytest_collection_finish(session):
     """Start the slow, independent work the collected tests will need."""
-    _session.build_wanted = _wanted(session.items, "built_site") or _wanted(
-        session.items, "properdocs_site"
+    _session.browser_wanted = _wanted(session.items, "seen")
+    _session.properdocs_wanted = _wanted(session.items, "properdocs_site")
+    _session.build_wanted = _wanted(session.items, "built_site") or (
+        _session.browser_wanted or _session.properdocs_wanted
     )
     if _wanted(session.items, "executed_notebook"):
         _session.start_notebooks()
@@ -241,7 +274,13 @@ def pytest_collection_finish(session):
         _session.start_fuzz()
 
 
-BACKGROUND_FIXTURES = ("executed_notebook", "many_splits", "fuzzed_tables")
+BACKGROUND_FIXTURES = (
+    "executed_notebook",
+    "many_splits",
+    "fuzzed_tables",
+    "seen",
+    "properdocs_site",
+)
 
 
 def place_in_session(item) -> int:
@@ -249,10 +288,10 @@ def place_in_session(item) -> int:
     (the first runs every page, then starts the strict builds); 1 those that
     build a tiny project; 2 the rest but the tests of the built site; 3 those,
     the site by then built; 4 those that await a background job (the
-    notebooks, the 200 splits, the fuzzed tables and the builds on them),
-    whose work goes on meanwhile. Until the background is done, a test in
-    front keeps one core busy while it uses the other: the browser tests,
-    which keep both busy on their own, come after the others."""
+    notebooks, the 200 splits, the fuzzed tables and the builds on them, the
+    browser's look at the site), whose work goes on meanwhile: until it is
+    done, a test in front keeps one core busy while the background uses the
+    other."""
     if any(_wanted([item], f) for f in BACKGROUND_FIXTURES):
         return 4
     reads_site = _wanted([item], "built_site") or _wanted([item], "properdocs_site")
@@ -268,6 +307,8 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_sessionfinish(session):
+    with _session.lock:  # no job starts after this
+        _session.closing = True
     for job in _jobs:
         if job.proc.poll() is None:
             job.proc.kill()
@@ -288,6 +329,13 @@ def built_site():
     """The site built once with `mkdocs build --strict`, reusing the runs that
     page_run made: (site dir, CompletedProcess)."""
     return _session.built_site()
+
+
+@pytest.fixture(scope="session")
+def seen():
+    """What Chromium showed on every page of the built site (tests/browser.py
+    look): {"base", "pages": {url: ...}, "copy", "navigation"}."""
+    return _session.seen()
 
 
 @pytest.fixture(scope="session")
