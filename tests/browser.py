@@ -306,10 +306,11 @@ def look_at_page(page, url: str, seen: dict) -> None:
         }
 
 
-def copy_a_code_block(page, url: str) -> dict:
-    """Click the copy button of the first code block; what it put on the
+def copy_a_code_block(page, base: str, url: str | None) -> dict:
+    """Click the copy button of a page's first code block; what it put on the
     clipboard, and the block's code."""
-    page.goto(url)
+    assert url, "no tutorial page has a code block with a copy button"
+    page.goto(base + url)
     block = page.locator(COPYABLE).first
     expected = block.locator("code").inner_text()
     block.hover()
@@ -318,8 +319,9 @@ def copy_a_code_block(page, url: str) -> dict:
     return {"url": url, "code": expected, "copied": copied}
 
 
-def follow_next_link(page, base: str, start: str) -> dict:
+def follow_next_link(page, base: str, start: str | None) -> dict:
     """From a page, the footer's "Next" link, then the browser's Back."""
+    assert start, "no two tutorial pages in a row have figures"
     page.goto(base + start)
     wait_until_drawn(page)
     features = page.evaluate(
@@ -354,43 +356,36 @@ def look(site_dir: Path) -> dict:
             # The next page opens light and at desktop width, as a new reader's.
             page.evaluate("localStorage.clear()")
             page.set_viewport_size(DESKTOP)
+        copyable = first_with(found, "copyable")
         found["copy"] = look_after(
-            recorder,
-            lambda seen: copy_a_code_block(
-                page, base + first_with(found, lambda s: s.get("copyable"))
-            ),
+            recorder, lambda: copy_a_code_block(page, base, copyable)
         )
-        start = first_pair_with_figures(found)
+        start = first_with(found, "tutorial_figures", and_next=True)
         found["navigation"] = look_after(
-            recorder, lambda seen: follow_next_link(page, base, start)
+            recorder, lambda: follow_next_link(page, base, start)
         )
         context.close()
     return found
 
 
 def look_after(recorder: Recorder, action) -> dict:
+    """What `action()` returns, with the requests and errors meanwhile."""
     seen = recorder.start({})
     try:
-        seen.update(action(seen))
+        seen.update(action())
     except Exception:  # noqa: BLE001
         seen["failure"] = traceback.format_exc()
     return seen
 
 
-def tutorial_page_urls(found: dict) -> list[str]:
-    return [u for u in found["pages"] if re.match(r"\d\d_", u)]
-
-
-def first_with(found: dict, wanted) -> str:
-    return next(u for u in tutorial_page_urls(found) if wanted(found["pages"][u]))
-
-
-def first_pair_with_figures(found: dict) -> str:
-    """The first tutorial page that has figures and whose next page has too."""
-    urls = tutorial_page_urls(found)
-    figures = {u: found["pages"][u].get("tutorial_figures") for u in urls}
-    pairs = zip(urls, urls[1:], strict=False)
-    return next(a for a, b in pairs if figures[a] and figures[b])
+def first_with(found: dict, key: str, and_next: bool = False) -> str | None:
+    """The first tutorial page whose record has `key` (`and_next`: and so
+    has the page after it)."""
+    urls = [u for u in found["pages"] if re.match(r"\d\d_", u)]
+    has = [bool(found["pages"][u].get(key)) for u in urls]
+    if and_next:
+        has = [a and b for a, b in zip(has, has[1:], strict=False)]
+    return next((u for u, yes in zip(urls, has, strict=False) if yes), None)
 
 
 def take_screenshots(site_dir: Path, out_dir: Path, width: int = 1280) -> list[Path]:
