@@ -275,13 +275,11 @@ def look_at_page(page, url: str, seen: dict) -> None:
     wait_until_drawn(page)
     seen["light"] = drawn_state(page)
     seen["missing_trace_types"] = page.evaluate(MISSING_TRACE_TYPES)
-    seen["formulas"] = page.evaluate(COUNT, "mjx-container")
-    seen["tutorial_figures"] = page.evaluate(COUNT, ".tutorial-figure")
     seen["plotly_version"] = page.evaluate("window.Plotly ? Plotly.version : null")
     seen["images"] = page.evaluate(IMAGES)
     seen["copyable"] = page.evaluate(COUNT, COPYABLE)
     figures = seen["light"]["figures"]
-    if figures or seen["formulas"]:
+    if figures or seen["light"]["math"]["typeset"]:
         set_palette(page, "slate")
         page.wait_for_function(  # figures.js redraws on the palette switch
             "color => [...document.querySelectorAll('.plotly-figure')]"
@@ -356,11 +354,11 @@ def look(site_dir: Path) -> dict:
             # The next page opens light and at desktop width, as a new reader's.
             page.evaluate("localStorage.clear()")
             page.set_viewport_size(DESKTOP)
-        copyable = first_with(found, "copyable")
+        copyable = first_with(found, lambda seen: seen.get("copyable"))
         found["copy"] = look_after(
             recorder, lambda: copy_a_code_block(page, base, copyable)
         )
-        start = first_with(found, "tutorial_figures", and_next=True)
+        start = first_with(found, figures_of, and_next=True)
         found["navigation"] = look_after(
             recorder, lambda: follow_next_link(page, base, start)
         )
@@ -378,11 +376,15 @@ def look_after(recorder: Recorder, action) -> dict:
     return seen
 
 
-def first_with(found: dict, key: str, and_next: bool = False) -> str | None:
-    """The first tutorial page whose record has `key` (`and_next`: and so
-    has the page after it)."""
+def figures_of(seen: dict) -> list:
+    return seen.get("light", {}).get("figures", [])
+
+
+def first_with(found: dict, wanted, and_next: bool = False) -> str | None:
+    """The first tutorial page whose record is `wanted` (`and_next`: and so
+    is the page after it)."""
     urls = [u for u in found["pages"] if re.match(r"\d\d_", u)]
-    has = [bool(found["pages"][u].get(key)) for u in urls]
+    has = [bool(wanted(found["pages"][u])) for u in urls]
     if and_next:
         has = [a and b for a, b in zip(has, has[1:], strict=False)]
     return next((u for u, yes in zip(urls, has, strict=False) if yes), None)

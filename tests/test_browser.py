@@ -123,16 +123,21 @@ def test_every_formula_is_typeset(pages):
         check_math(page["light"]["math"])
 
 
+def formulas_on(page) -> int:
+    """Formulas MathJax typeset on the page as it loaded."""
+    return page["light"]["math"]["typeset"]
+
+
 def test_mathjax_and_plotly_load_only_where_needed(pages, seen):
     """A page fetches MathJax only if it has a formula (each then typeset:
     test_every_formula_is_typeset), and plotly.js only if it has a figure."""
     base = seen["base"]
     for url, page in pages.items():
-        formulas, figures = page["formulas"], page["tutorial_figures"]
+        formulas, figures = formulas_on(page), len(page["light"]["figures"])
         assert fetched(page, base, MATHJAX) == (formulas > 0), f"/{url}: {formulas}"
         assert fetched(page, base, PLOTLY_JS) == (figures > 0), f"/{url}: {figures}"
-    with_math = sum(page["formulas"] > 0 for page in pages.values())
-    with_figures = sum(page["tutorial_figures"] > 0 for page in pages.values())
+    with_math = sum(formulas_on(page) > 0 for page in pages.values())
+    with_figures = sum(len(page["light"]["figures"]) > 0 for page in pages.values())
     assert 0 < with_math < len(pages) and 0 < with_figures < len(pages)
 
 
@@ -179,7 +184,7 @@ def test_figures_and_formulas_in_the_dark_palette(pages):
     switched = 0
     for url, page in pages.items():
         light = page["light"]["figures"]
-        if not light and not page["formulas"]:
+        if not light and not formulas_on(page):
             assert "dark" not in page, url
             continue
         dark = page["dark"]
