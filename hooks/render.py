@@ -178,8 +178,12 @@ def tagged(cell: nbformat.NotebookNode, *tags: str) -> nbformat.NotebookNode:
     return cell
 
 
-def code_cell(cell: Cell) -> nbformat.NotebookNode:
-    code = nbformat.v4.new_code_cell(cell.section.code.rstrip("\n"))
+def code_cell(cell: Cell, folded: bool) -> nbformat.NotebookNode:
+    """A code cell with the section's outputs. Code the page folds away is
+    folded here too: JupyterLab reads `source_hidden`; the notebook pages' script
+    (docs/javascripts/notebook-cells.js) the cell's class from its tag."""
+    hidden = {"jupyter": {"source_hidden": True}, "tags": ["folded"]} if folded else {}
+    code = nbformat.v4.new_code_cell(cell.section.code.rstrip("\n"), metadata=hidden)
     if cell.stdout:
         stream = nbformat.v4.new_output("stream", name="stdout", text=cell.stdout)
         code.outputs.append(stream)
@@ -199,7 +203,7 @@ def notebooks(page: Page, run: PageRun, site_url: str, note: str) -> list:
             if tags and block.solution not in blank:  # where the learner writes it
                 blank.add(block.solution)
                 cells.append(tagged(nbformat.v4.new_code_cell(""), "exercise"))
-            cells.append(tagged(code_cell(piece), *tags))
+            cells.append(tagged(code_cell(piece, block.folded), *tags))
             quoting = len(block.indent) or None  # the prose after it is inside too
             continue
         if text := notebook_markdown(piece, quoting, page.path.name, site_url):

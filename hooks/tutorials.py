@@ -53,12 +53,12 @@ FILL_IN, CHECK = "fill-in", "check"
 PARAGRAPH_START = re.compile(
     r"\n[ \t>]*\n|^[ \t]*(?:!!!|\?\?\?\+?|`{3,}|~{3,})[^\n]*\n", re.MULTILINE
 )
-# An exercise's solution: its title line and every line indented deeper.
-SOLUTION_BLOCK = re.compile(
-    r"^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+solution\b.*\n?"
-    r"(?:(?:[ \t]*\n)*(?P=indent)[ \t]+\S.*(?:\n|\Z))*",
-    re.MULTILINE,
-)
+# An admonition that starts so: its title line and every line indented deeper.
+BLOCK = r"^(?P<indent>[ \t]*){}.*\n?(?:(?:[ \t]*\n)*(?P=indent)[ \t]+\S.*(?:\n|\Z))*"
+# An exercise's solution, and a block other than a solution that the page shows
+# folded ("??? info", ...; its code is folded in the notebooks too).
+SOLUTION_BLOCK = re.compile(BLOCK.format(r"(?:!!!|\?\?\?\+?)[ \t]+solution\b"), re.M)
+FOLDED_BLOCK = re.compile(BLOCK.format(r"\?\?\?[ \t]+(?!solution\b)"), re.M)
 FRAME_KEYS = {"teaching": int, "exercises": int, "questions": list}
 FRAME_KEYS |= {"objectives": list, "keypoints": list}
 
@@ -99,11 +99,13 @@ class ProseResult:
 class Block:
     """A stretch of a page's body: a fence (`section` is what it shows), or
     prose, whose `parts` are its text with, between them, the index of each
-    fill-in or check. `solution` numbers the solution block it is in."""
+    fill-in or check. `solution` numbers the solution block it is in; `folded`
+    says it is inside another block the page shows folded."""
 
     text: str
-    section: Section | None = None
     solution: int | None = None
+    folded: bool = False
+    section: Section | None = None
     parts: list[str | int] = field(default_factory=list)
 
     indent = property(lambda self: self.text[: -len(self.text.lstrip(" \t")) or None])
@@ -204,6 +206,7 @@ def read_page(path: Path, root: Path = ROOT) -> Page:
     fences = {m.start(): m for m in SNIPPET_FENCE.finditer(body)}
     code = [m.span() for m in CODE_FENCE.finditer(body)]
     solutions = [m.span() for m in SOLUTION_BLOCK.finditer(body)]
+    folded = [m.span() for m in FOLDED_BLOCK.finditer(body)]
     results, spans = [], []
     for match in PROSE_EXPRESSION.finditer(body):
         if any(a <= match.start() < b for a, b in code):
@@ -224,7 +227,7 @@ def read_page(path: Path, root: Path = ROOT) -> Page:
     blocks = []
     for a, b in zip(edges, edges[1:], strict=False):
         solution = next((n for n, (s, e) in enumerate(solutions) if s <= a < e), None)
-        block = Block(body[a:b], solution=solution)
+        block = Block(body[a:b], solution, folded=any(s <= a < e for s, e in folded))
         if a in fences:
             block.section = read_section(fences[a]["path"], fences[a]["section"], root)
         else:

@@ -224,6 +224,13 @@ IMAGES = """() => [...document.querySelectorAll('.md-content img')].map(img => (
   caption: (img.closest('figure')?.querySelector('figcaption')
             ?.textContent || '').trim(),
 }))"""
+# The shown code blocks of a page (a notebook page's code cells too) that
+# use torch.func: the machinery that makes the build fast (tests/test_site.py).
+BATCHING = ("torch.func", "vmap", "stack_module_state", "functional_call")
+BATCHING_SHOWN = """names => [...document.querySelectorAll(
+    '.md-content pre, .md-content .jp-CodeCell .jp-InputArea')]
+  .filter(el => el.checkVisibility() && names.some(n => el.innerText.includes(n)))
+  .map(el => el.innerText.slice(0, 60))"""
 COUNT = "selector => document.querySelectorAll(selector).length"
 COPYABLE = ".md-content pre:has(button[data-md-type='copy'])"
 OPEN_EVERY_BLOCK = "document.querySelectorAll('details').forEach(d => d.open = true)"
@@ -278,6 +285,7 @@ def look_at_page(page, url: str, seen: dict) -> None:
     seen["plotly_version"] = page.evaluate("window.Plotly ? Plotly.version : null")
     seen["images"] = page.evaluate(IMAGES)
     seen["copyable"] = page.evaluate(COUNT, COPYABLE)
+    seen["batching_shown"] = page.evaluate(BATCHING_SHOWN, BATCHING)
     figures = seen["light"]["figures"]
     if figures or seen["light"]["math"]["typeset"]:
         set_palette(page, "slate")
@@ -299,6 +307,7 @@ def look_at_page(page, url: str, seen: dict) -> None:
         seen["opened"] = {
             "blocks": len(closed),
             "first_opened_by_click": first_opened,
+            "batching_shown": page.evaluate(BATCHING_SHOWN, BATCHING),
             "too_wide": too_wide(page),
             **drawn_state(page),
         }

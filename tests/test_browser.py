@@ -225,6 +225,16 @@ def test_collapsible_blocks_open_on_click(pages, seen):
     assert found >= 2, "expected the KL derivation and the figure code blocks"
 
 
+def test_batched_training_code_is_folded_until_the_reader_opens_it(pages):
+    """torch.func's code shows neither on a tutorial page nor on a notebook
+    page until the reader opens the block it is folded in (the notebook pages'
+    cells folded by javascripts/notebook-cells.js); opened, it shows."""
+    for url, page in pages.items():
+        assert not page["batching_shown"], f"/{url} shows {page['batching_shown']}"
+    for url in ("05_evaluation/", "notebooks/05_evaluation/"):
+        assert pages[url]["opened"]["batching_shown"], f"/{url}: none after opening"
+
+
 def test_figures_draw_after_navigating_with_the_theme(seen):
     """Instant navigation stays off; moving via the theme's own links redraws."""
     moved = seen["navigation"]

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import yaml
+from browser import BATCHING
 from conftest import (
     TUTORIAL_PAGES,
     TUTORIAL_STEMS,
@@ -549,9 +550,49 @@ def test_every_figure_has_a_title_and_axis_titles(page_run, stem):
 def test_batched_training_shows_only_inside_a_collapsed_block(built_site, page):
     """A beginner's path shows plain loops: torch.func (vmap and the rest),
     which the build uses for speed, appears on a tutorial page only inside a
-    collapsed "Going further" block (<details>)."""
+    collapsed "Going further" block (<details>), and in its notebooks only in
+    code cells that JupyterLab shows folded (the notebook pages fold them in
+    the browser: tests/test_browser.py)."""
     site, _ = built_site
     built = (site / page.stem / "index.html").read_text()
     outside = re.sub(r"<details.*?</details>", "", built, flags=re.S)
-    for name in ("torch.func", "vmap", "stack_module_state", "functional_call"):
+    for name in BATCHING:
         assert name not in outside, f"{page.name} shows {name} outside <details>"
+    for notebook in (site / "notebooks" / page.stem).glob("*.ipynb"):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            code = "".join(cell["source"])
+            if cell["cell_type"] == "code" and any(n in code for n in BATCHING):
+                assert cell["metadata"].get("jupyter") == {"source_hidden": True}
+                assert cell["metadata"]["tags"] == ["folded"], notebook.name
+
+
+def test_the_code_a_page_folds_is_folded_in_its_notebooks_and_none_else(built_site):
+    """Each notebook (full and learner) folds as many code cells as its page
+    shows code blocks in folded blocks other than solutions ("??? info",
+    "??? example"), and with the same code; a solution's code is not folded
+    (the full notebook is the one with the answers)."""
+    site, _ = built_site
+    folded_on_pages = 0
+    for page in TUTORIAL_PAGES:
+        built = (site / page.stem / "index.html").read_text()
+        blocks = re.findall(
+            r'<details class="(?!solution)[^"]*">.*?</details>', built, re.S
+        )
+        codes = [
+            html.unescape(re.sub(r"<[^>]+>", "", code))
+            for block in blocks
+            for code in re.findall(r'<div class="highlight"><pre.*?</pre>', block, re.S)
+        ]
+        folded_on_pages += len(codes)
+        for end in ("", "-learner"):
+            notebook = site / "notebooks" / page.stem / f"{page.stem}{end}.ipynb"
+            cells = json.loads(notebook.read_text())["cells"]
+            folded = [
+                "".join(c["source"])
+                for c in cells
+                if c["metadata"].get("jupyter", {}).get("source_hidden")
+            ]
+            assert len(folded) == len(codes), (notebook.name, len(folded), len(codes))
+            for source, code in zip(folded, codes, strict=True):
+                assert source.strip() in code, (notebook.name, source[:60])
+    assert folded_on_pages >= 3  # the helpers' code and "Going further" blocks'
