@@ -180,8 +180,9 @@ def tagged(cell: nbformat.NotebookNode, *tags: str) -> nbformat.NotebookNode:
 
 def code_cell(cell: Cell, folded: bool) -> nbformat.NotebookNode:
     """A code cell with the section's outputs. Code the page folds away is
-    folded here too: JupyterLab reads `source_hidden`; the notebook pages' script
-    (docs/javascripts/notebook-cells.js) the cell's class from its tag."""
+    folded here too: JupyterLab reads `source_hidden`, and the notebook pages'
+    script (docs/javascripts/notebook-cells.js) the class `celltag_folded` that
+    nbconvert gives the cell for its tag."""
     hidden = {"jupyter": {"source_hidden": True}, "tags": ["folded"]} if folded else {}
     code = nbformat.v4.new_code_cell(cell.section.code.rstrip("\n"), metadata=hidden)
     if cell.stdout:

@@ -53,7 +53,8 @@ FILL_IN, CHECK = "fill-in", "check"
 PARAGRAPH_START = re.compile(
     r"\n[ \t>]*\n|^[ \t]*(?:!!!|\?\?\?\+?|`{3,}|~{3,})[^\n]*\n", re.MULTILINE
 )
-# An admonition that starts so: its title line and every line indented deeper.
+# An admonition whose title line matches {}: that line, and every line after it
+# indented deeper.
 BLOCK = r"^(?P<indent>[ \t]*){}.*\n?(?:(?:[ \t]*\n)*(?P=indent)[ \t]+\S.*(?:\n|\Z))*"
 # An exercise's solution, and a block other than a solution that the page shows
 # folded ("??? info", ...; its code is folded in the notebooks too).
@@ -100,7 +101,7 @@ class Block:
     """A stretch of a page's body: a fence (`section` is what it shows), or
     prose, whose `parts` are its text with, between them, the index of each
     fill-in or check. `solution` numbers the solution block it is in; `folded`
-    says it is inside another block the page shows folded."""
+    says it is in a block the page shows folded that is not a solution."""
 
     text: str
     solution: int | None = None

@@ -5,11 +5,11 @@
 (function () {
   "use strict";
 
-  let block = null;
   // The template writes each cell's classes on two nested <div>s: the outer one.
   const cells = [...document.querySelectorAll(".jp-Cell.celltag_folded")].filter(
     (cell) => !cell.parentElement.closest(".celltag_folded"),
   );
+  let block = null; // the <details> of the run of folded cells being gathered
   for (const cell of cells) {
     if (!block || block.nextElementSibling !== cell) {
       block = document.createElement("details");
